@@ -1,0 +1,75 @@
+"""The grader's command line: ``python -m autograder {release,grade,feedback}``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY_MB, WORK_DIR, assignment_ids
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="regenerate notebooks/assignments/<ID>/ from solutions/<ID>/")
+    p.add_argument("ids", nargs="*", help="assignment ids (default: all in solutions/)")
+    p.add_argument("--check", action="store_true", help="only report stale releases; exit 1 if any")
+
+    p = sub.add_parser("grade", help="autograde DIR/<student>/<ID>/<ID>.ipynb into a CSV")
+    p.add_argument("id", help="assignment id, e.g. ps1_backprop")
+    p.add_argument("--submissions", required=True, type=Path, help="nbgrader's submitted layout")
+    p.add_argument("--out", required=True, type=Path, help="CSV to write")
+    p.add_argument("--jobs", type=int, default=1, help="parallel grading workers (default 1)")
+    p.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT, help="seconds per cell")
+    p.add_argument("--student-timeout", type=float, default=None,
+                   help="seconds for a whole submission (default max(120, 10 x --timeout))")
+    p.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB, help="memory limit of a kernel")
+    p.add_argument("--db", default=None, help="gradebook SQLAlchemy URL (default SQLite in .grading/)")
+    p.add_argument("--work-dir", type=Path, default=WORK_DIR, help="grading work area (default .grading/)")
+
+    p = sub.add_parser("feedback", help="HTML feedback per student, hidden tests removed")
+    p.add_argument("id", help="assignment id")
+    p.add_argument("--db", default=None)
+    p.add_argument("--work-dir", type=Path, default=WORK_DIR)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "release":
+        from .release import release, stale_releases
+
+        ids = args.ids or assignment_ids()
+        if args.check:
+            stale = stale_releases(ids)
+            for assignment_id in stale:
+                print(f"stale: notebooks/assignments/{assignment_id} (run `python -m autograder release`)")
+            return 1 if stale else 0
+        for path in release(ids):
+            print(f"released {path}")
+        return 0
+    if args.command == "grade":
+        from .grade import grade
+
+        rows = grade(args.id, args.submissions, args.out, jobs=args.jobs, cell_timeout=args.timeout,
+                     memory_mb=args.memory_mb, student_timeout=args.student_timeout, db_url=args.db,
+                     work_dir=args.work_dir)
+        ok = sum(r.status == "ok" for r in rows)
+        print(f"graded {len(rows)} submissions ({ok} ok, {len(rows) - ok} with problems) -> {args.out}")
+        for r in rows:
+            if r.status != "ok":
+                print(f"  {r.student}: {r.status}: {r.message}")
+        return 0
+    if args.command == "feedback":
+        from .feedback import feedback
+
+        for path in feedback(args.id, work_dir=args.work_dir, db_url=args.db):
+            print(f"feedback {path}")
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Where the course's files live, and the nbgrader configuration built from them.
+
+The layout (see README.md):
+
+- ``solutions/<ID>/<ID>.ipynb``           instructor notebooks (nbgrader source)
+- ``notebooks/assignments/<ID>/<ID>.ipynb`` released student notebooks (generated)
+- ``.grading/``                           ignored work area: submitted, autograded,
+                                          feedback and the SQLite gradebook
+
+``nbgrader_config.py`` at the repository root loads :func:`course_config`, so
+``nbgrader`` on the command line and formgrader in JupyterLab see the same
+course as ``python -m autograder``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from traitlets.config import Config
+
+COURSE_ID = "classic-neural-nlp"
+REPO = Path(__file__).resolve().parent.parent
+SOURCE_DIR = REPO / "solutions"
+RELEASE_DIR = REPO / "notebooks" / "assignments"
+WORK_DIR = REPO / ".grading"
+
+# Per-cell execution limit used by autograding (seconds); a whole submission
+# has its own, larger wall-clock budget in autograder.grade.
+DEFAULT_CELL_TIMEOUT = 60
+DEFAULT_MEMORY_MB = 2048
+
+
+def assignment_ids() -> list[str]:
+    """The assignments whose source notebook exists: ``solutions/<ID>/<ID>.ipynb``."""
+    return sorted(p.name for p in SOURCE_DIR.iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+
+def course_config(
+    root: Path = REPO,
+    release_dir: Path = RELEASE_DIR,
+    work_dir: Path = WORK_DIR,
+    db_url: str | None = None,
+    cell_timeout: int = DEFAULT_CELL_TIMEOUT,
+) -> Config:
+    """nbgrader configuration for the course.
+
+    ``root`` is nbgrader's course root; every directory is given as an absolute
+    path so that grading can use a private ``work_dir`` without touching the
+    repository's release folder.
+    """
+    work_dir = Path(work_dir)
+    c = Config()
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.source_directory = str(SOURCE_DIR)
+    c.CourseDirectory.release_directory = str(release_dir)
+    c.CourseDirectory.submitted_directory = str(work_dir / "submitted")
+    c.CourseDirectory.autograded_directory = str(work_dir / "autograded")
+    c.CourseDirectory.feedback_directory = str(work_dir / "feedback")
+    c.CourseDirectory.db_url = db_url or f"sqlite:///{work_dir / 'gradebook.db'}"
+    # Checkpoints and caches never belong in a release.
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+    # Grading: always re-add grade cells a student deleted, so a deleted test
+    # cannot silently become "needs manual grade".
+    c.OverwriteCells.add_missing_cells = True
+    c.Execute.timeout = cell_timeout
+    c.Execute.interrupt_on_timeout = True
+    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    return c

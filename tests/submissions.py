@@ -1,0 +1,126 @@
+"""Builds submissions for grading round trips: honest, wrong, broken and hostile.
+
+Each builder takes the released or source notebook and returns a new
+notebook as nbgrader would collect it from a student.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+
+from autograder.config import RELEASE_DIR, SOURCE_DIR
+
+
+def source_nb(assignment_id: str):
+    return nbformat.read(str(SOURCE_DIR / assignment_id / f"{assignment_id}.ipynb"), as_version=4)
+
+
+def release_nb(assignment_id: str):
+    return nbformat.read(str(RELEASE_DIR / assignment_id / f"{assignment_id}.ipynb"), as_version=4)
+
+
+def grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def solved(assignment_id: str):
+    """The released notebook with every solution cell filled in from the source."""
+    src = {grade_id(c): c.source for c in source_nb(assignment_id).cells}
+    nb = release_nb(assignment_id)
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = "\n".join(line for line in src[grade_id(cell)].splitlines()
+                                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    return nb
+
+
+def with_cell(nb, gid: str, source: str):
+    for cell in nb.cells:
+        if grade_id(cell) == gid:
+            cell.source = source
+            return nb
+    raise KeyError(gid)
+
+
+def append_code(nb, source: str, after: str | None = None):
+    cell = nbformat.v4.new_code_cell(source)
+    cell["id"] = f"student-{len(nb.cells)}"
+    if after is None:
+        nb.cells.append(cell)
+    else:
+        idx = [grade_id(c) for c in nb.cells].index(after)
+        nb.cells.insert(idx + 1, cell)
+    return nb
+
+
+def write(root: Path, student: str, assignment_id: str, nb) -> Path:
+    path = Path(root) / student / assignment_id / f"{assignment_id}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(nb, str):
+        path.write_text(nb, encoding="utf-8")
+    else:
+        nbformat.write(nb, str(path))
+    return path
+
+
+def write_malformed(root: Path, student: str, assignment_id: str) -> Path:
+    good = json.dumps(nbformat.v4.writes(release_nb(assignment_id)))
+    return write(root, student, assignment_id, good[: len(good) // 2])
+
+
+# A plausible mistake per assignment: (solution grade id, text to replace, replacement).
+# Grading it must give partial credit: more than 0, less than full marks.
+PLAUSIBLE_MISTAKES = {
+    # BP2 without the sigmoid' factor: the hidden-layer deltas are wrong, everything else right.
+    "ps1_backprop": ("backprop", " * sigmoid_prime(zs[l - 1])", ""),
+}
+
+
+def plausibly_wrong(assignment_id: str):
+    gid, old, new = PLAUSIBLE_MISTAKES[assignment_id]
+    nb = solved(assignment_id)
+    cell = next(c for c in nb.cells if grade_id(c) == gid)
+    assert old in cell.source, f"{assignment_id}: mutation target {old!r} not in {gid}"
+    cell.source = cell.source.replace(old, new)
+    return nb
+
+
+def hostile_batch(root: Path, assignment_id: str) -> dict[str, str]:
+    """Write the adversarial submissions; returns {student: what it does}."""
+    A = assignment_id
+    first_solution = next(grade_id(c) for c in release_nb(A).cells
+                          if c.get("metadata", {}).get("nbgrader", {}).get("solution"))
+    write(root, "s01_full", A, solved(A))
+    write(root, "s02_untouched", A, release_nb(A))
+    write(root, "s03_wrong", A, plausibly_wrong(A))
+    write_malformed(root, "s04_malformed", A)
+    write(root, "s05_exit", A, append_code(solved(A), "import os\nos._exit(0)", after=first_solution))
+    loop = "while True:\n    try:\n        while True:\n            pass\n    except KeyboardInterrupt:\n        pass"
+    write(root, "s06_loop", A, append_code(solved(A), loop, after=first_solution))
+    nb = release_nb(A)
+    nb.cells = [c for c in nb.cells if not c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    write(root, "s07_deleted_tests", A, nb)
+    nb = release_nb(A)
+    for c in nb.cells:
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            c.source = "print('all tests passed')"
+    write(root, "s08_edited_tests", A, nb)
+    nb = release_nb(A)
+    for c in nb.cells:
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            c.source = "pass"
+            del c.metadata["nbgrader"]
+    write(root, "s09_stripped_metadata", A, nb)
+    (root / "s10_missing" / A).mkdir(parents=True)
+    return {
+        "s01_full": "the instructor's solution", "s02_untouched": "the release as handed out",
+        "s03_wrong": "a plausible mistake", "s04_malformed": "truncated JSON",
+        "s05_exit": "os._exit(0) in a cell", "s06_loop": "a loop that swallows KeyboardInterrupt",
+        "s07_deleted_tests": "test cells deleted", "s08_edited_tests": "test cells rewritten",
+        "s09_stripped_metadata": "test cells emptied and their nbgrader metadata stripped",
+        "s10_missing": "no notebook at all",
+    }

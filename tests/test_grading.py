@@ -1,0 +1,147 @@
+"""Grading round trips through `python -m autograder grade` and `feedback`.
+
+For every assignment: the instructor's solution scores full marks, the untouched
+release scores 0, a plausible mistake scores partial credit.  For ps1, a hostile
+batch (malformed JSON, os._exit, an interrupt-proof loop, deleted / edited /
+stripped test cells, a missing notebook) each gets a row with a status, earns no
+points it did not earn, and the rest of the batch is still graded.
+"""
+
+import csv
+import hashlib
+import subprocess
+import sys
+
+import pytest
+
+from autograder.config import assignment_ids
+from conftest import REPO
+from submissions import hostile_batch, plausibly_wrong, release_nb, solved, write
+
+HOSTILE_ID = "ps1_backprop"
+
+
+def run_cli(*args, check=True):
+    return subprocess.run([sys.executable, "-m", "autograder", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, check=check, timeout=900)
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def tree_digest(root):
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(root)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("assignment_id", assignment_ids())
+def test_round_trip(assignment_id, tmp_path):
+    subs = tmp_path / "submitted"
+    write(subs, "full", assignment_id, solved(assignment_id))
+    write(subs, "untouched", assignment_id, release_nb(assignment_id))
+    write(subs, "wrong", assignment_id, plausibly_wrong(assignment_id))
+    out = tmp_path / "grades.csv"
+    run_cli("grade", assignment_id, "--submissions", subs, "--out", out, "--work-dir", tmp_path / "work")
+    rows = read_csv(out)
+    max_score = float(rows["full"]["max_score"])
+    assert max_score > 0
+    assert all(r["status"] == "ok" for r in rows.values()), rows
+    assert float(rows["full"]["score"]) == max_score
+    assert float(rows["untouched"]["score"]) == 0
+    assert 0 < float(rows["wrong"]["score"]) < max_score
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hostile")
+    subs = tmp / "submitted"
+    kinds = hostile_batch(subs, HOSTILE_ID)
+    before = tree_digest(subs)
+    out = tmp / "grades.csv"
+    db = f"sqlite:///{tmp / 'elsewhere.db'}"
+    proc = run_cli("grade", HOSTILE_ID, "--submissions", subs, "--out", out, "--jobs", "2",
+                   "--timeout", "5", "--student-timeout", "45", "--db", db, "--work-dir", tmp / "work")
+    return {"rows": read_csv(out), "kinds": kinds, "subs": subs, "before": before, "tmp": tmp,
+            "db": db, "stdout": proc.stdout}
+
+
+def test_every_submission_gets_a_row(hostile):
+    assert set(hostile["rows"]) == set(hostile["kinds"])
+    for row in hostile["rows"].values():
+        assert row["assignment"] == HOSTILE_ID
+        assert float(row["max_score"]) == float(hostile["rows"]["s01_full"]["max_score"]) > 0
+
+
+def test_honest_rows(hostile):
+    rows = hostile["rows"]
+    full = float(rows["s01_full"]["max_score"])
+    assert (rows["s01_full"]["status"], float(rows["s01_full"]["score"])) == ("ok", full)
+    assert float(rows["s02_untouched"]["score"]) == 0
+    assert 0 < float(rows["s03_wrong"]["score"]) < full
+
+
+@pytest.mark.parametrize("student,status,needle", [
+    ("s04_malformed", "malformed", "not valid JSON"),
+    ("s05_exit", "kernel_died", "kernel died"),
+    ("s06_loop", "timeout", ""),
+    ("s10_missing", "missing", "no notebook"),
+])
+def test_broken_submissions_get_a_status_and_no_points(hostile, student, status, needle):
+    row = hostile["rows"][student]
+    assert row["status"] == status, row
+    assert needle in row["message"], row
+    assert float(row["score"]) == 0
+
+
+@pytest.mark.parametrize("student", ["s07_deleted_tests", "s08_edited_tests", "s09_stripped_metadata"])
+def test_tampered_tests_earn_nothing(hostile, student):
+    row = hostile["rows"][student]
+    assert float(row["score"]) == 0, f"{hostile['kinds'][student]}: {row}"
+
+
+def test_deleted_tests_are_restored_and_reported(hostile):
+    assert "restored deleted cells" in hostile["rows"]["s07_deleted_tests"]["message"]
+
+
+def test_submissions_are_never_modified(hostile):
+    assert tree_digest(hostile["subs"]) == hostile["before"]
+
+
+def test_scores_are_in_the_gradebook(hostile):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(hostile["db"]) as gb:
+        sub = gb.find_submission(HOSTILE_ID, "s01_full")
+        assert sub.score == sub.max_score == float(hostile["rows"]["s01_full"]["max_score"])
+        assert gb.find_submission(HOSTILE_ID, "s03_wrong").score == float(hostile["rows"]["s03_wrong"]["score"])
+
+
+def test_feedback_hides_hidden_tests(hostile):
+    proc = run_cli("feedback", HOSTILE_ID, "--db", hostile["db"], "--work-dir", hostile["tmp"] / "work")
+    pages = sorted((hostile["tmp"] / "work" / "feedback").rglob("*.html"))
+    assert {p.parent.parent.name for p in pages} >= {"s01_full", "s02_untouched", "s03_wrong"}, proc.stdout
+    import html as html_lib
+
+    import nbformat
+
+    source_nb = nbformat.read(str(REPO / "solutions" / HOSTILE_ID / f"{HOSTILE_ID}.ipynb"), as_version=4)
+    hidden_lines = []
+    for cell in source_nb.cells:
+        for block in cell.source.split("### BEGIN HIDDEN TESTS")[1:]:
+            body = block.split("### END HIDDEN TESTS")[0]
+            hidden_lines += [ln.strip() for ln in body.splitlines() if len(ln.strip()) > 25]
+    assert hidden_lines
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert "Total:" in html
+        assert "BEGIN HIDDEN TESTS" not in html
+        leaked = [ln for ln in hidden_lines if ln in html or html_lib.escape(ln) in html]
+        assert not leaked, f"{page}: hidden test lines in feedback: {leaked[:3]}"
+    wrong = (hostile["tmp"] / "work" / "feedback" / "s03_wrong" / HOSTILE_ID / f"{HOSTILE_ID}.html")
+    assert "details of hidden tests are not shown" in wrong.read_text(encoding="utf-8")

@@ -1,0 +1,85 @@
+"""Every notebook executes headless in a fresh kernel, and every committed notebook is clean.
+
+- lectures (notebooks/NN_*.ipynb) and instructor solutions (solutions/<ID>/<ID>.ipynb)
+  run without a single error;
+- released assignments (notebooks/assignments/<ID>/<ID>.ipynb) run too, and the only
+  errors they raise are the stubs' NotImplementedError;
+- committed notebooks carry no outputs and no execution counts (the course's policy:
+  clean notebooks, so nothing stale is ever shown), no absolute paths of anyone's
+  machine, and start with the Colab set-up cell.
+"""
+
+import json
+import re
+import time
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import REPO
+from test_environment import COLAB_CELL
+
+LECTURES = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SOLUTIONS = sorted((REPO / "solutions").glob("*/*.ipynb"))
+RELEASES = sorted((REPO / "notebooks" / "assignments").glob("*/*.ipynb"))
+ALL = LECTURES + SOLUTIONS + RELEASES
+TIMES_FILE = REPO / "artifacts" / "notebook_times.json"
+
+
+def _ids(paths):
+    return [str(p.relative_to(REPO)) for p in paths]
+
+
+def execute(path, allow_errors=False, timeout=300):
+    nb = nbformat.read(str(path), as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - start
+    TIMES_FILE.parent.mkdir(exist_ok=True)
+    times = json.loads(TIMES_FILE.read_text()) if TIMES_FILE.exists() else {}
+    times[str(path.relative_to(REPO))] = round(elapsed, 2)
+    TIMES_FILE.write_text(json.dumps(times, indent=1, sort_keys=True))
+    return nb
+
+
+def errors_of(nb):
+    return [(i, o.get("ename"), o.get("evalue", "")[:200]) for i, c in enumerate(nb.cells)
+            if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def test_there_is_something_to_run():
+    assert LECTURES and SOLUTIONS and RELEASES
+    assert len(RELEASES) == len(SOLUTIONS), "every assignment in solutions/ has a release"
+
+
+@pytest.mark.parametrize("path", LECTURES + SOLUTIONS, ids=_ids(LECTURES + SOLUTIONS))
+def test_notebook_executes_without_error(path):
+    execute(path)  # nbclient raises CellExecutionError on the first error, naming the cell
+
+
+@pytest.mark.parametrize("path", RELEASES, ids=_ids(RELEASES))
+def test_released_assignment_fails_only_on_stubs(path):
+    nb = execute(path, allow_errors=True)
+    errors = errors_of(nb)
+    assert errors, "an untouched release should raise NotImplementedError somewhere"
+    unexpected = [e for e in errors if e[1] != "NotImplementedError"]
+    assert not unexpected, f"errors other than the stubs' NotImplementedError: {unexpected}"
+
+
+@pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
+def test_committed_notebook_is_clean(path):
+    nb = nbformat.read(str(path), as_version=4)
+    nbformat.validate(nb)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"cell {i} has outputs: clear them before committing"
+            assert cell.execution_count is None, f"cell {i} has an execution count"
+    text = path.read_text(encoding="utf-8")
+    leaks = re.findall(r"(?:/work/|/root/|/home/\w+|/tmp/|[A-Z]:\\\\Users)", text)
+    assert not leaks, f"absolute paths of someone's machine: {sorted(set(leaks))}"
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    assert first_code.source.strip() == COLAB_CELL, "the first code cell must be the Colab set-up cell"
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
