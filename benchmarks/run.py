@@ -1,0 +1,118 @@
+"""`make bench`: how long each notebook takes, and the grader against plain nbgrader.
+
+1. Executes every lecture and solution notebook in a fresh kernel and reports wall
+   time and peak memory (resident set of the kernel and its children, sampled every
+   50 ms) as a Markdown table.
+2. Grades the same batch of ps1 submissions twice: with plain `nbgrader autograde
+   --force` (the peer) and with `python -m autograder grade --jobs 2`, and prints the
+   ratio of wall times.  Ours does more per student (copying, limits, watchdog), so
+   the ratio says what that safety costs, or what --jobs buys back.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+from nbclient import NotebookClient
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def run_notebook(path: Path) -> tuple[float, float]:
+    """(wall seconds, peak MiB of the kernel process tree)."""
+    nb = nbformat.read(str(path), as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    peak = [0.0]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            km = client.km
+            pid = getattr(getattr(km, "provisioner", None), "pid", None) if km else None
+            if pid:
+                try:
+                    proc = psutil.Process(pid)
+                    rss = sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
+                    peak[0] = max(peak[0], rss / 2**20)
+                except psutil.Error:
+                    pass
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    start = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - start
+    stop.set()
+    thread.join()
+    return elapsed, peak[0]
+
+
+def notebook_table() -> str:
+    paths = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")) + sorted((REPO / "solutions").glob("*/*.ipynb"))
+    lines = ["| notebook | wall time (s) | peak memory (MiB) |", "|---|---:|---:|"]
+    total = 0.0
+    for path in paths:
+        wall, mib = run_notebook(path)
+        total += wall
+        lines.append(f"| `{path.relative_to(REPO)}` | {wall:.1f} | {mib:.0f} |")
+        print(lines[-1], flush=True)
+    lines.append(f"| **all** | **{total:.1f}** | |")
+    return "\n".join(lines)
+
+
+def grading_ratio(n_students: int = 8) -> str:
+    from autograder.config import course_config
+    from submissions import solved, write
+
+    assignment = "ps1_backprop"
+    with tempfile.TemporaryDirectory() as tmp_str:
+        tmp = Path(tmp_str)
+        subs = tmp / "subs"
+        for i in range(n_students):
+            write(subs, f"student{i:02d}", assignment, solved(assignment))
+        # the peer: plain nbgrader on a course directory of its own
+        course = tmp / "course"
+        (course / "submitted").mkdir(parents=True)
+        shutil.copytree(subs, course / "submitted", dirs_exist_ok=True)
+        cfg = course_config(root=course, release_dir=course / "release", work_dir=course)
+        cfg_lines = [f"c.CourseDirectory.{k} = {v!r}" for k, v in cfg.CourseDirectory.items()]
+        cfg_lines += ["c.OverwriteCells.add_missing_cells = True"]
+        (course / "nbgrader_config.py").write_text("\n".join(["c = get_config()", *cfg_lines]))
+        subprocess.run(["nbgrader", "generate_assignment", assignment, "--force"], cwd=course,
+                       check=True, capture_output=True)
+        start = time.perf_counter()
+        subprocess.run(["nbgrader", "autograde", assignment, "--force"], cwd=course, check=True,
+                       capture_output=True)
+        peer = time.perf_counter() - start
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "autograder", "grade", assignment, "--submissions", str(subs),
+                        "--out", str(tmp / "g.csv"), "--jobs", "2", "--work-dir", str(tmp / "work")],
+                       cwd=REPO, check=True, capture_output=True)
+        ours = time.perf_counter() - start
+    return (f"Grading {n_students} ps1 submissions: plain `nbgrader autograde --force` {peer:.1f} s "
+            f"({peer / n_students:.2f} s/student); `python -m autograder grade --jobs 2` {ours:.1f} s "
+            f"({ours / n_students:.2f} s/student); ratio ours/peer = {ours / peer:.2f}")
+
+
+def main() -> None:
+    print(notebook_table())
+    print()
+    print(grading_ratio())
+
+
+if __name__ == "__main__":
+    main()
