@@ -77,6 +77,8 @@ def write_malformed(root: Path, student: str, assignment_id: str) -> Path:
 PLAUSIBLE_MISTAKES = {
     # BP2 without the sigmoid' factor: the hidden-layer deltas are wrong, everything else right.
     "ps1_backprop": ("backprop", " * sigmoid_prime(zs[l - 1])", ""),
+    # BP4W with s_t instead of s_{t-1} (the slides' second BP4 block invites it): only grad W is wrong.
+    "ps5_rnn_bptt": ("rnn_bptt", '"W": delta.T @ S_prev', '"W": delta.T @ S'),
 }
 
 
