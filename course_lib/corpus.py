@@ -1,14 +1,29 @@
-"""The course corpus: small, offline, deterministic text for modules 2-5.
+"""The course corpus: offline, deterministic English text for modules 2-5.
 
 Used by notebooks 02 (word vectors), 04 (language models) and 05 (RNN LM).
-The default corpus is the Lee news corpus that ships inside the gensim wheel
-(``gensim/test/test_data/lee_background.cor``: 300 Australian news stories,
-about 60k tokens), so nothing is downloaded at run time.
+Both parts ship inside the gensim wheel (``gensim/test/test_data/``), so
+nothing is downloaded at run time:
+
+- ``lee_sentences()``: the Lee news corpus (``lee_background.cor``), 300
+  Australian news stories, about 60k tokens — small, for quick demos;
+- ``wiki_sentences()``: 206 English Wikipedia articles (Anarchism, Autism,
+  Albedo, Algorithm, ...; ``enwiki-latest-pages-articles1.xml-...-shortened.bz2``),
+  about 486k tokens after the wiki markup is removed. Wikipedia text is
+  licensed CC BY-SA 3.0 by its authors.
+- ``course_sentences()``: both together, about 546k tokens — the corpus that
+  word vectors and language models are trained on.
+
+Tokenised sentences are cached as a gzipped text file under
+``$COURSE_CACHE`` (default ``~/.cache/classic-neural-nlp``) because removing
+the wiki markup takes a few seconds.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import importlib.util
+import os
 import re
 from pathlib import Path
 
@@ -53,3 +68,51 @@ def lee_sentences() -> list[list[str]]:
             if tokens:
                 sentences.append(tokens)
     return sentences
+
+
+WIKI_FILE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+_CACHE_VERSION = 1
+
+
+def cache_dir() -> Path:
+    """Folder for derived data (``$COURSE_CACHE`` or ``~/.cache/classic-neural-nlp``)."""
+    path = Path(os.environ.get("COURSE_CACHE", Path.home() / ".cache" / "classic-neural-nlp"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _read_cached(name: str, build) -> list[list[str]]:
+    path = cache_dir() / f"{name}-v{_CACHE_VERSION}.txt.gz"
+    if path.exists():
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return [line.split() for line in f.read().splitlines()]
+    sentences = build()
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    with gzip.open(tmp, "wt", encoding="utf-8") as f:
+        f.write("\n".join(" ".join(s) for s in sentences))
+    tmp.replace(path)  # atomic: concurrent notebooks never read half a file
+    return sentences
+
+
+def _build_wiki() -> list[list[str]]:
+    from gensim.corpora.wikicorpus import extract_pages, filter_wiki
+
+    sentences = []
+    with bz2.open(gensim_data_path(WIKI_FILE)) as f:
+        for _title, text, _pageid in extract_pages(f):
+            for line in filter_wiki(text).splitlines():
+                for sent in _SENTENCE_END.split(line):
+                    tokens = tokenize(sent)
+                    if len(tokens) >= 3:
+                        sentences.append(tokens)
+    return sentences
+
+
+def wiki_sentences() -> list[list[str]]:
+    """206 English Wikipedia articles as tokenised sentences (about 486k tokens), in file order."""
+    return _read_cached("wiki", _build_wiki)
+
+
+def course_sentences() -> list[list[str]]:
+    """The course corpus: Wikipedia articles then Lee news stories (about 546k tokens)."""
+    return wiki_sentences() + lee_sentences()

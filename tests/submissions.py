@@ -72,18 +72,17 @@ def write_malformed(root: Path, student: str, assignment_id: str) -> Path:
     return write(root, student, assignment_id, good[: len(good) // 2])
 
 
-# A plausible mistake per assignment: (solution grade id, text to replace, replacement).
+# A plausible mistake per assignment lives in tests/mistakes/<ID>.json:
+# {"why": ..., "grade_id": solution cell, "replace": text, "with": replacement}.
 # Grading it must give partial credit: more than 0, less than full marks.
-PLAUSIBLE_MISTAKES = {
-    # BP2 without the sigmoid' factor: the hidden-layer deltas are wrong, everything else right.
-    "ps1_backprop": ("backprop", " * sigmoid_prime(zs[l - 1])", ""),
-    # BP4W with s_t instead of s_{t-1} (the slides' second BP4 block invites it): only grad W is wrong.
-    "ps5_rnn_bptt": ("rnn_bptt", '"W": delta.T @ S_prev', '"W": delta.T @ S'),
-}
+MISTAKES_DIR = Path(__file__).resolve().parent / "mistakes"
 
 
 def plausibly_wrong(assignment_id: str):
-    gid, old, new = PLAUSIBLE_MISTAKES[assignment_id]
+    path = MISTAKES_DIR / f"{assignment_id}.json"
+    assert path.exists(), f"add a plausible mistake for {assignment_id} in {path}"
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    gid, old, new = spec["grade_id"], spec["replace"], spec["with"]
     nb = solved(assignment_id)
     cell = next(c for c in nb.cells if grade_id(c) == gid)
     assert old in cell.source, f"{assignment_id}: mutation target {old!r} not in {gid}"
