@@ -52,9 +52,9 @@ $(STAMPS)/wordnet:
 # Headless Chromium for the browser tests (Debian's package; never a browser download).
 browser: $(STAMPS)/browser
 $(STAMPS)/browser:
-	@if [ -x /usr/bin/chromium ]; then echo "Chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "wqy\|noto.*cjk"; then echo "Chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
 	elif [ -n "$(APT)" ] && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
 	else echo "Chromium: not installable here; the browser tests will be skipped"; fi
 	@mkdir -p $(STAMPS) && touch $@
 
