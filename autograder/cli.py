@@ -21,13 +21,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", help="assignment id, e.g. ps1_backprop")
     p.add_argument("--submissions", required=True, type=Path, help="nbgrader's submitted layout")
     p.add_argument("--out", required=True, type=Path, help="CSV to write")
-    p.add_argument("--jobs", type=int, default=1, help="parallel grading workers (default 1)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel grading workers (default: the number of cores)")
     p.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT, help="seconds per cell")
     p.add_argument("--student-timeout", type=float, default=None,
                    help="seconds for a whole submission (default max(120, 10 x --timeout))")
     p.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB, help="memory limit of a kernel")
     p.add_argument("--db", default=None, help="gradebook SQLAlchemy URL (default SQLite in .grading/)")
     p.add_argument("--work-dir", type=Path, default=WORK_DIR, help="grading work area (default .grading/)")
+    p.add_argument("--engine", choices=["auto", "verified", "nbgrader"], default="auto",
+                   help="verified: scores from checks outside the student's kernel (default when the assignment "
+                        "has autograder/specs/<ID>.py); nbgrader: nbgrader's in-kernel autograde")
+    p.add_argument("--seed", type=int, default=None, help="seed of the inputs drawn for the verified checks")
 
     p = sub.add_parser("feedback", help="HTML feedback per student, hidden tests removed")
     p.add_argument("id", help="assignment id")
@@ -55,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
         rows = grade(args.id, args.submissions, args.out, jobs=args.jobs, cell_timeout=args.timeout,
                      memory_mb=args.memory_mb, student_timeout=args.student_timeout, db_url=args.db,
-                     work_dir=args.work_dir)
+                     work_dir=args.work_dir, engine=args.engine, seed=args.seed)
         ok = sum(r.status == "ok" for r in rows)
         print(f"graded {len(rows)} submissions ({ok} ok, {len(rows) - ok} with problems) -> {args.out}")
         for r in rows:

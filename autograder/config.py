@@ -27,7 +27,7 @@ WORK_DIR = REPO / ".grading"
 # Per-cell execution limit used by autograding (seconds); a whole submission
 # has its own, larger wall-clock budget in autograder.grade.
 DEFAULT_CELL_TIMEOUT = 60
-DEFAULT_MEMORY_MB = 2048
+DEFAULT_MEMORY_MB = 4096
 
 
 def assignment_ids() -> list[str]:

@@ -39,6 +39,7 @@ import nbformat
 
 from .config import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY_MB, WORK_DIR
 from .nbgrader_api import ensure_tools_on_path, make_api
+from .parts import load_spec
 from .sandbox_kernel import install_kernelspec
 
 CSV_COLUMNS = ["student", "assignment", "score", "max_score", "status", "message"]
@@ -182,11 +183,18 @@ def _run_workers(job: dict, students: list[str], jobs: int, env: dict, tmp: Path
     return done
 
 
-def grade(assignment_id: str, submissions: Path, out_csv: Path, *, jobs: int = 1,
+def grade(assignment_id: str, submissions: Path, out_csv: Path, *, jobs: int | None = None,
           cell_timeout: int = DEFAULT_CELL_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB,
           student_timeout: float | None = None, db_url: str | None = None,
-          work_dir: Path = WORK_DIR, show_progress: bool = True) -> list[Row]:
-    """Grade every ``submissions/<student>/<assignment_id>/`` and write ``out_csv``."""
+          work_dir: Path = WORK_DIR, show_progress: bool = True, engine: str = "auto",
+          seed: int | None = None) -> list[Row]:
+    """Grade every ``submissions/<student>/<assignment_id>/`` and write ``out_csv``.
+
+    engine: "verified" (scores from checks outside the student's kernel, see
+    autograder.verify), "nbgrader" (nbgrader's in-kernel autograde), or "auto":
+    verified when the assignment has a spec in autograder/specs/, else nbgrader.
+    """
+    jobs = jobs or os.cpu_count() or 1
     submissions = Path(submissions)
     if not submissions.is_dir():
         raise GradeError(f"--submissions {submissions} is not a directory")
@@ -221,6 +229,14 @@ def grade(assignment_id: str, submissions: Path, out_csv: Path, *, jobs: int = 1
             shutil.copytree(student_dir / assignment_id, dest)
         to_grade.append(student)
 
+    spec = load_spec(assignment_id) if engine in ("auto", "verified") else None
+    if engine == "verified" and spec is None:
+        raise GradeError(f"{assignment_id} has no verified checks (autograder/specs/{assignment_id}.py)")
+    if spec is not None:
+        return _grade_verified(assignment_id, spec, rows, to_grade, submitted_root, out_csv, jobs=jobs,
+                               cell_timeout=cell_timeout, memory_mb=memory_mb, student_timeout=student_timeout,
+                               db_url=db_url, work_dir=work_dir, show_progress=show_progress, seed=seed)
+
     # 3. autograde in workers under limits
     marker = uuid.uuid4().hex
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp_str:
@@ -249,7 +265,10 @@ def grade(assignment_id: str, submissions: Path, out_csv: Path, *, jobs: int = 1
         if row.status != "ok":
             row.max_score = max_score
 
-    # 4. the CSV
+    return _write_csv(rows, out_csv)
+
+
+def _write_csv(rows: dict, out_csv: Path) -> list[Row]:
     ordered = [rows[s] for s in sorted(rows)]
     out_csv = Path(out_csv)
     out_csv.parent.mkdir(parents=True, exist_ok=True)
@@ -259,6 +278,41 @@ def grade(assignment_id: str, submissions: Path, out_csv: Path, *, jobs: int = 1
         for row in ordered:
             writer.writerow({**asdict(row), "score": f"{row.score:g}", "max_score": f"{row.max_score:g}"})
     return ordered
+
+
+def _grade_verified(assignment_id, spec, rows, to_grade, submitted_root, out_csv, *, jobs, cell_timeout,
+                    memory_mb, student_timeout, db_url, work_dir, show_progress, seed) -> list[Row]:
+    from .verify import run_batch, source_info, write_autograded, write_gradebook
+
+    seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
+    print(f"verified grading of {assignment_id}: inputs drawn with --seed {seed}", file=sys.stderr)
+    info = source_info(assignment_id)
+    notebooks = {s: nbformat.read(str(submitted_root / s / assignment_id / f"{assignment_id}.ipynb"), as_version=4)
+                 for s in to_grade}
+    limits = {"cell_timeout": cell_timeout, "part_timeout": cell_timeout, "memory_mb": memory_mb,
+              "submission_timeout": student_timeout, "work_dir": str(work_dir)}
+    bar = _progress_bar(len(to_grade), show_progress)
+    try:
+        with tempfile.TemporaryDirectory(prefix="course-verify-") as tmp:
+            os.chmod(tmp, 0o755)
+            results = run_batch(assignment_id, spec, notebooks, jobs=min(jobs, max(1, len(to_grade))), seed=seed,
+                                limits=limits, tmp=Path(tmp), progress=lambda student: bar.update(1))
+    finally:
+        bar.close()
+    max_score = sum(info.points.values()) + sum(info.manual.values())
+    good = {}
+    for student, res in results.items():
+        if isinstance(res, Exception):
+            rows[student] = Row(student, assignment_id, 0.0, max_score, "error", f"not graded: {res}")
+            continue
+        good[student] = res
+        rows[student] = Row(student, assignment_id, res.score, res.max_score, res.status, res.message)
+        dest = work_dir / "autograded" / student / assignment_id / f"{info.notebook_id}.ipynb"
+        write_autograded(notebooks[student], res, info, dest)
+    write_gradebook(db_url, assignment_id, info, good)
+    for row in rows.values():
+        row.max_score = max_score
+    return _write_csv(rows, out_csv)
 
 
 def _assignment_max_score(db_url: str, assignment_id: str) -> float:

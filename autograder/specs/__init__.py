@@ -1,0 +1,1 @@
+"""Verified checks, one module per assignment (see autograder/parts.py)."""

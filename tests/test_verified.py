@@ -1,0 +1,189 @@
+"""The verified grader: scores computed outside the student's kernel.
+
+For every assignment with verified checks (autograder/specs/<ID>.py), a batch of
+honest, broken and hostile submissions is graded once; each attack class must earn
+nothing it did not earn, the batch must survive, the submissions and the
+repository must be unchanged, and the gradebook and feedback must agree with the CSV.
+"""
+
+import csv
+import hashlib
+import importlib
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+import attacks
+from autograder.verify import source_info
+from conftest import REPO
+from submissions import (append_code, grade_id, plausibly_wrong, release_nb, solved, write,
+                         write_malformed)
+
+VERIFIED = sorted(p.stem for p in (REPO / "autograder" / "specs").glob("ps*.py"))
+
+
+def spec_of(assignment_id):
+    return importlib.import_module(f"autograder.specs.{assignment_id}")
+
+
+def solution_ids(assignment_id):
+    return [grade_id(c) for c in release_nb(assignment_id).cells
+            if c.get("metadata", {}).get("nbgrader", {}).get("solution") and c.cell_type == "code"]
+
+
+def digest(paths):
+    h = hashlib.sha256()
+    for root in paths:
+        for p in sorted(root.rglob("*")) if root.is_dir() else [root]:
+            if p.is_file() and ".git" not in p.parts and "__pycache__" not in p.parts:
+                h.update(str(p).encode())
+                h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def build_batch(root, A):
+    functions = solution_ids(A)
+    blocked = list(spec_of(A).BLOCKED)
+    blocked_files = [str(REPO / (m.replace(".", "/") + ".py")) for m in blocked]
+    first = functions[0]
+    wrong = lambda: plausibly_wrong(A)  # noqa: E731
+    batch = {
+        "full": solved(A),
+        "untouched": release_nb(A),
+        "wrong": wrong(),
+        "exit": append_code(solved(A), "import os\nos._exit(0)", after=first),
+        "loop": append_code(solved(A), "while True:\n    try:\n        while True:\n            pass\n"
+                                       "    except KeyboardInterrupt:\n        pass", after=first),
+        "memory": append_code(solved(A), attacks.hog_memory(), after=first),
+        "patch_comparisons": append_code(wrong(), attacks.patch_comparisons()),
+        "patch_course_objects": append_code(wrong(), attacks.patch_course_objects()),
+        "always_equal": append_code(solved(A), attacks.always_equal(functions)),
+        "ipython_tricks": append_code(wrong(), attacks.ipython_tricks(), after=first),
+        "read_write_outside": append_code(release_nb(A), attacks.read_and_write_outside(A, blocked_files)),
+        "call_reference": append_code(release_nb(A), attacks.call_reference(functions, blocked)),
+        "kill_everything": append_code(solved(A), attacks.kill_everything(), after=first),
+    }
+    nb = release_nb(A)
+    for c in nb.cells:
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            c.source = "print('all tests passed')"
+    batch["edited_tests"] = nb
+    nb = wrong()
+    nb.cells = [c for c in nb.cells if not c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    batch["deleted_tests"] = nb
+    nb = wrong()
+    for c in nb.cells:
+        if c.get("metadata", {}).get("nbgrader", {}).get("locked"):
+            del c.metadata["nbgrader"]
+    batch["stripped_metadata"] = nb
+    for student, notebook in batch.items():
+        write(root, student, A, notebook)
+    write_malformed(root, "malformed", A)
+    return set(batch) | {"malformed"}
+
+
+@pytest.fixture(scope="module", params=VERIFIED)
+def graded(request, tmp_path_factory):
+    A = request.param
+    tmp = tmp_path_factory.mktemp(f"verified-{A}")
+    subs = tmp / "submitted"
+    students = build_batch(subs, A)
+    watched = [subs, REPO / "course_lib", REPO / "README.md", REPO / "solutions"]
+    before = digest(watched)
+    out = tmp / "grades.csv"
+    db = f"sqlite:///{tmp / 'gradebook.db'}"
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", A, "--submissions", subs, "--out", out,
+                           "--jobs", "2", "--timeout", "8", "--student-timeout", "90", "--db", db,
+                           "--work-dir", tmp / "work", "--engine", "verified"],
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    info = source_info(A)
+    return {"A": A, "rows": rows, "students": students, "tmp": tmp, "db": db, "before": before,
+            "watched": watched, "full": sum(info.points.values()), "stderr": proc.stderr}
+
+
+def score(graded, student):
+    return float(graded["rows"][student]["score"])
+
+
+def test_every_submission_has_a_row(graded):
+    assert set(graded["rows"]) == graded["students"]
+
+
+def test_honest_scores(graded):
+    full = graded["full"]
+    assert score(graded, "full") == full, graded["rows"]["full"]
+    assert score(graded, "untouched") == 0
+    assert 0 < score(graded, "wrong") < full
+    assert graded["rows"]["full"]["status"] == "ok"
+    assert "isolation" not in graded["rows"]["full"]["message"], "expected namespace isolation (root)"
+
+
+@pytest.mark.parametrize("student,status", [("exit", "crashed"), ("loop", "timeout")])
+def test_a_dead_or_stuck_cell_costs_only_itself(graded, student, status):
+    row = graded["rows"][student]
+    assert row["status"] == status, row
+    assert "was skipped" in row["message"], row
+    assert score(graded, student) == graded["full"], row
+
+
+def test_memory_cap(graded):
+    assert score(graded, "memory") == graded["full"], graded["rows"]["memory"]
+
+
+@pytest.mark.parametrize("student", ["patch_comparisons", "patch_course_objects", "ipython_tricks",
+                                     "deleted_tests", "stripped_metadata"])
+def test_attacks_on_a_wrong_solution_earn_nothing_extra(graded, student):
+    assert score(graded, student) == score(graded, "wrong"), graded["rows"][student]
+
+
+@pytest.mark.parametrize("student", ["always_equal", "edited_tests", "read_write_outside", "call_reference"])
+def test_attacks_on_no_solution_earn_nothing(graded, student):
+    assert score(graded, student) == 0, graded["rows"][student]
+
+
+def test_calling_the_reference_says_why(graded):
+    assert "is not available while" in graded["rows"]["call_reference"]["message"]
+
+
+def test_killing_processes_does_not_hurt_the_batch(graded):
+    assert score(graded, "kill_everything") == graded["full"], graded["rows"]["kill_everything"]
+
+
+def test_malformed(graded):
+    row = graded["rows"]["malformed"]
+    assert row["status"] == "malformed" and score(graded, "malformed") == 0
+
+
+def test_submissions_and_repository_unchanged(graded):
+    assert digest(graded["watched"]) == graded["before"]
+
+
+def test_gradebook_holds_the_verified_scores(graded):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(graded["db"]) as gb:
+        for student in ("full", "wrong", "patch_comparisons"):
+            assert gb.find_submission(graded["A"], student).score == score(graded, student)
+
+
+def test_feedback_shows_verified_scores_without_hidden_tests(graded):
+    A = graded["A"]
+    subprocess.run([sys.executable, "-m", "autograder", "feedback", A, "--db", graded["db"],
+                    "--work-dir", graded["tmp"] / "work"], cwd=REPO, check=True, capture_output=True)
+    page = (graded["tmp"] / "work" / "feedback" / "wrong" / A / f"{A}.html").read_text(encoding="utf-8")
+    assert "Verified score" in page
+    source_nb = nbformat.read(str(REPO / "solutions" / A / f"{A}.ipynb"), as_version=4)
+    import html as html_lib
+
+    for cell in source_nb.cells:
+        for block in cell.source.split("### BEGIN HIDDEN TESTS")[1:]:
+            for line in block.split("### END HIDDEN TESTS")[0].splitlines():
+                line = line.strip()
+                if len(line) > 25:
+                    assert line not in page and html_lib.escape(line) not in page, line
