@@ -67,7 +67,7 @@ def test_round_trip(assignment_id, tmp_path):
     assert all(r["status"] == "ok" for r in rows.values()), rows
     assert float(rows["full"]["score"]) == auto_max, rows["full"]
     assert float(rows["untouched"]["score"]) == 0
-    assert 0 < float(rows["wrong"]["score"]) < max_score
+    assert 0 < float(rows["wrong"]["score"]) < auto_max
 
 
 @pytest.fixture(scope="module")
