@@ -21,7 +21,7 @@ ID ?= ps1_backprop
 SUBMISSIONS ?= submissions
 OUT ?= grades/$(ID).csv
 
-.PHONY: lab test setup data browser release grade feedback bench clean help
+.PHONY: lab test setup data browser postgres release grade feedback bench clean help
 
 help:
 	@echo "make lab      set up and open the course in JupyterLab"
@@ -58,10 +58,19 @@ $(STAMPS)/browser:
 	else echo "Chromium: not installable here; the browser tests will be skipped"; fi
 	@mkdir -p $(STAMPS) && touch $@
 
+# PostgreSQL for the shared-gradebook test (Debian's server, started on 127.0.0.1 by the test itself).
+postgres: $(STAMPS)/postgres
+$(STAMPS)/postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then echo "PostgreSQL: $$(ls -d /usr/lib/postgresql/*/ | head -1)"; \
+	elif [ -n "$(APT)" ] && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
+	else echo "PostgreSQL: not installable here; the shared-gradebook test will be skipped"; fi
+	@mkdir -p $(STAMPS) && touch $@
+
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(ROOT_FLAG)
 
-test: setup browser
+test: setup browser postgres
 	$(BIN)/python -m pytest -q
 
 release: setup

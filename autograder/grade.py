@@ -207,7 +207,11 @@ def grade(assignment_id: str, submissions: Path, out_csv: Path, *, jobs: int | N
     # 1. register the assignment (its source cells and hidden tests) in the gradebook
     release_dir = work_dir / "release"
     api = make_api(release_dir=release_dir, work_dir=work_dir, db_url=db_url)
-    result = api.generate_assignment(assignment_id, force=True, create=True)
+    for attempt in range(5):  # graders sharing one database may register the assignment at the same moment
+        result = api.generate_assignment(assignment_id, force=True, create=True)
+        if result["success"]:
+            break
+        time.sleep(0.5 + attempt)
     if not result["success"]:
         raise GradeError(f"could not prepare {assignment_id} for grading:\n{result.get('log', '')}\n"
                          f"{result.get('error', '')}")

@@ -273,7 +273,10 @@ def write_gradebook(db_url: str, assignment_id: str, info: SourceInfo, results: 
     """Store each verified part score as the auto score of its test cell."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(db_url) as gb:
+    import warnings
+
+    with warnings.catch_warnings(), Gradebook(db_url) as gb:
+        warnings.simplefilter("ignore")  # SQLAlchemy notes about nbgrader's cascades, not ours to fix
         for student, res in results.items():
             gb.update_or_create_student(student)
             try:

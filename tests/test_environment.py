@@ -51,7 +51,7 @@ def test_installed_versions_match_the_pins():
     from importlib.metadata import version
 
     for name, pinned in pyproject_pins().items():
-        installed = version(name).split("+")[0]
+        installed = version(name.split("[")[0]).split("+")[0]
         assert installed == pinned, f"{name}: pinned {pinned}, installed {installed} (run `make test` to resync)"
 
 
