@@ -67,3 +67,32 @@ def course_config(
     c.Execute.interrupt_on_timeout = True
     c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
     return c
+
+
+VALIDATE_NOTE = (
+    "Only the visible tests ran. Hidden tests and the verified checks run when your "
+    "work is graded, outside your notebook; this is not your score."
+)
+
+
+def patch_validator_messages() -> None:
+    """Make ``nbgrader validate`` and the Validate button say that only visible tests ran.
+
+    nbgrader prints a bare "Success! Your notebook passes all the tests." when
+    the visible tests pass, which students read as their grade.  Called from
+    ``nbgrader_config.py``, so it applies wherever nbgrader loads this course.
+    """
+    from nbgrader.validator import Validator
+
+    if getattr(Validator, "_course_patched", False):
+        return
+    original = Validator._print_num_failed
+
+    def _print_num_failed(self, num_failed: int) -> None:
+        if num_failed == 0:
+            self.stream.write("The visible tests pass. " + VALIDATE_NOTE + "\n")
+        else:
+            original(self, num_failed)
+
+    Validator._print_num_failed = _print_num_failed
+    Validator._course_patched = True

@@ -3,10 +3,11 @@
 1. Executes every lecture and solution notebook in a fresh kernel and reports wall
    time and peak memory (resident set of the kernel and its children, sampled every
    50 ms) as a Markdown table.
-2. Grades the same batch of ps1 submissions twice: with plain `nbgrader autograde
-   --force` (the peer) and with `python -m autograder grade --jobs 2`, and prints the
-   ratio of wall times.  Ours does more per student (copying, limits, watchdog), so
-   the ratio says what that safety costs, or what --jobs buys back.
+2. Grades the same batch of 21 ps1 and ps5 submissions (correct, partial, broken)
+   with plain `nbgrader autograde --force` (the peer: sequential, in-kernel) and with
+   `python -m autograder grade` (verified checks, one sandbox per submission forked
+   from a pre-imported worker, --jobs = cores), asserts identical scores, and prints
+   the wall-time ratio.
 """
 
 from __future__ import annotations
@@ -74,44 +75,56 @@ def notebook_table() -> str:
     return "\n".join(lines)
 
 
-def grading_ratio(n_students: int = 8) -> str:
-    from autograder.config import course_config
-    from submissions import solved, write
+def grading_ratio(assignment: str, n_students: int = 21) -> str:
+    """Same batch through plain `nbgrader autograde` and `python -m autograder grade`; scores must agree."""
+    import csv
 
-    assignment = "ps1_backprop"
+    from nbgrader.api import Gradebook
+
+    from autograder.config import course_config
+    from submissions import plausibly_wrong, release_nb, solved, write
+
+    kinds = [("correct", solved), ("partial", plausibly_wrong), ("broken", release_nb)]
     with tempfile.TemporaryDirectory() as tmp_str:
         tmp = Path(tmp_str)
         subs = tmp / "subs"
         for i in range(n_students):
-            write(subs, f"student{i:02d}", assignment, solved(assignment))
-        # the peer: plain nbgrader on a course directory of its own
+            kind, make = kinds[i % 3]
+            write(subs, f"s{i:02d}_{kind}", assignment, make(assignment))
+        # the peer: plain nbgrader, sequential, on a course directory of its own
         course = tmp / "course"
-        (course / "submitted").mkdir(parents=True)
-        shutil.copytree(subs, course / "submitted", dirs_exist_ok=True)
+        shutil.copytree(subs, course / "submitted")
         cfg = course_config(root=course, release_dir=course / "release", work_dir=course)
-        cfg_lines = [f"c.CourseDirectory.{k} = {v!r}" for k, v in cfg.CourseDirectory.items()]
-        cfg_lines += ["c.OverwriteCells.add_missing_cells = True"]
-        (course / "nbgrader_config.py").write_text("\n".join(["c = get_config()", *cfg_lines]))
-        subprocess.run(["nbgrader", "generate_assignment", assignment, "--force"], cwd=course,
-                       check=True, capture_output=True)
-        start = time.perf_counter()
-        subprocess.run(["nbgrader", "autograde", assignment, "--force"], cwd=course, check=True,
+        lines = ["c = get_config()"] + [f"c.CourseDirectory.{k} = {v!r}" for k, v in cfg.CourseDirectory.items()]
+        lines += ["c.OverwriteCells.add_missing_cells = True"]
+        (course / "nbgrader_config.py").write_text("\n".join(lines))
+        subprocess.run(["nbgrader", "generate_assignment", assignment, "--force"], cwd=course, check=True,
                        capture_output=True)
+        start = time.perf_counter()
+        subprocess.run(["nbgrader", "autograde", assignment, "--force"], cwd=course, check=True, capture_output=True)
         peer = time.perf_counter() - start
+        with Gradebook(cfg.CourseDirectory.db_url) as gb:
+            peer_scores = {s.student.id: s.score for s in gb.assignment_submissions(assignment)}
+        # ours: the whole command, set-up included
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "autograder", "grade", assignment, "--submissions", str(subs),
-                        "--out", str(tmp / "g.csv"), "--jobs", "2", "--work-dir", str(tmp / "work")],
+                        "--out", str(tmp / "g.csv"), "--work-dir", str(tmp / "work")],
                        cwd=REPO, check=True, capture_output=True)
         ours = time.perf_counter() - start
-    return (f"Grading {n_students} ps1 submissions: plain `nbgrader autograde --force` {peer:.1f} s "
-            f"({peer / n_students:.2f} s/student); `python -m autograder grade --jobs 2` {ours:.1f} s "
-            f"({ours / n_students:.2f} s/student); ratio ours/peer = {ours / peer:.2f}")
+        with open(tmp / "g.csv", newline="") as f:
+            our_scores = {r["student"]: float(r["score"]) for r in csv.DictReader(f)}
+    assert our_scores == peer_scores, f"scores differ: ours {our_scores} vs nbgrader {peer_scores}"
+    return (f"{assignment}: {n_students} submissions (correct/partial/broken), identical scores. "
+            f"plain `nbgrader autograde` {peer:.1f} s ({peer / n_students:.2f} s each); "
+            f"`python -m autograder grade` (verified, --jobs {os.cpu_count()}) {ours:.1f} s "
+            f"({ours / n_students:.2f} s each); speed-up x{peer / ours:.1f}")
 
 
 def main() -> None:
     print(notebook_table())
     print()
-    print(grading_ratio())
+    for assignment in ("ps1_backprop", "ps5_rnn_bptt"):
+        print(grading_ratio(assignment), flush=True)
     # every other benchmark script prints its own comparison against a named peer
     for script in sorted(Path(__file__).resolve().parent.glob("bench_*.py")):
         print(f"\n## {script.name}", flush=True)

@@ -14,6 +14,7 @@ import csv
 import hashlib
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +159,12 @@ def test_feedback_hides_hidden_tests(hostile):
         assert not leaked, f"{page}: hidden test lines in feedback: {leaked[:3]}"
     wrong = (hostile["tmp"] / "work" / "feedback" / "s03_wrong" / HOSTILE_ID / f"{HOSTILE_ID}.html")
     assert "details of hidden tests are not shown" in wrong.read_text(encoding="utf-8")
+
+
+def test_validate_does_not_call_visible_tests_a_success(tmp_path):
+    """`nbgrader validate` (and the Validate button) says that only the visible tests ran."""
+    path = write(tmp_path, "me", HOSTILE_ID, solved(HOSTILE_ID))
+    nbgrader = str(Path(sys.executable).parent / "nbgrader")
+    proc = subprocess.run([nbgrader, "validate", str(path)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert "this is not your score" in proc.stdout, proc.stdout + proc.stderr
+    assert "Success!" not in proc.stdout
