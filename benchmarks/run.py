@@ -62,17 +62,39 @@ def run_notebook(path: Path) -> tuple[float, float]:
     return elapsed, peak[0]
 
 
-def notebook_table() -> str:
+BUDGET_S = {"08_seq2seq_attention.ipynb": 120.0}
+DEFAULT_BUDGET_S = 60.0
+BUDGET_MIB = 1536.0
+README = REPO / "README.md"
+BEGIN, END = "<!-- bench:notebooks:begin -->", "<!-- bench:notebooks:end -->"
+
+
+def notebook_table() -> tuple[str, list[str]]:
+    """(Markdown table, list of budget violations)."""
     paths = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")) + sorted((REPO / "solutions").glob("*/*.ipynb"))
-    lines = ["| notebook | wall time (s) | peak memory (MiB) |", "|---|---:|---:|"]
-    total = 0.0
+    lines = ["| notebook | wall time (s) | peak memory (MiB) | budget (s) |", "|---|---:|---:|---:|"]
+    total, over = 0.0, []
     for path in paths:
         wall, mib = run_notebook(path)
+        budget = BUDGET_S.get(path.name, DEFAULT_BUDGET_S)
         total += wall
-        lines.append(f"| `{path.relative_to(REPO)}` | {wall:.1f} | {mib:.0f} |")
+        lines.append(f"| `{path.relative_to(REPO)}` | {wall:.1f} | {mib:.0f} | {budget:.0f} |")
         print(lines[-1], flush=True)
-    lines.append(f"| **all** | **{total:.1f}** | |")
-    return "\n".join(lines)
+        if wall > budget or mib > BUDGET_MIB:
+            over.append(f"{path.relative_to(REPO)}: {wall:.1f} s, {mib:.0f} MiB (budget {budget:.0f} s, {BUDGET_MIB:.0f} MiB)")
+    lines.append(f"| **all** | **{total:.1f}** | | 360 |")
+    if total > 360:
+        over.append(f"the whole course takes {total:.0f} s (budget 360 s)")
+    return "\n".join(lines), over
+
+
+def write_into_readme(table: str) -> None:
+    text = README.read_text(encoding="utf-8")
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        machine = f"{os.cpu_count()} cores, measured by `make bench` on {time.strftime('%Y-%m-%d')}"
+        README.write_text(f"{head}{BEGIN}\n_{machine}_\n\n{table}\n{END}{tail}", encoding="utf-8")
 
 
 def grading_ratio(assignment: str, n_students: int = 21) -> str:
@@ -121,7 +143,8 @@ def grading_ratio(assignment: str, n_students: int = 21) -> str:
 
 
 def main() -> None:
-    print(notebook_table())
+    table, over = notebook_table()
+    write_into_readme(table)
     print()
     for assignment in ("ps1_backprop", "ps5_rnn_bptt"):
         print(grading_ratio(assignment), flush=True)
@@ -129,6 +152,8 @@ def main() -> None:
     for script in sorted(Path(__file__).resolve().parent.glob("bench_*.py")):
         print(f"\n## {script.name}", flush=True)
         subprocess.run([sys.executable, str(script)], cwd=REPO, check=True)
+    if over:
+        sys.exit("over budget:\n  " + "\n  ".join(over))
 
 
 if __name__ == "__main__":
