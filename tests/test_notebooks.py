@@ -55,9 +55,36 @@ def test_there_is_something_to_run():
     assert len(RELEASES) == len(SOLUTIONS), "every assignment in solutions/ has a release"
 
 
+FIRST_RUN: dict = {}
+_SECONDS = re.compile(r"\d+(?:\.\d+)?\s*(?:s|ms|sec|seconds|min)\b|\d+(?:\.\d+)?(?:it|words|tokens)/s")
+
+
+def printed_text(nb) -> list[str]:
+    """What a reader sees printed (stdout and text results), with durations blanked out."""
+    texts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stdout":
+                texts.append(out["text"])
+            elif out.get("output_type") in ("execute_result", "display_data") and "text/plain" in out.get("data", {}):
+                if not any(k.startswith("image/") for k in out["data"]):
+                    texts.append(out["data"]["text/plain"])
+    return [_SECONDS.sub("<time>", t) for t in texts]
+
+
 @pytest.mark.parametrize("path", LECTURES + SOLUTIONS, ids=_ids(LECTURES + SOLUTIONS))
 def test_notebook_executes_without_error(path):
-    execute(path)  # nbclient raises CellExecutionError on the first error, naming the cell
+    nb = execute(path)  # nbclient raises CellExecutionError on the first error, naming the cell
+    FIRST_RUN[path] = printed_text(nb)
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=_ids(LECTURES))
+def test_lecture_prints_the_same_numbers_twice(path):
+    first = FIRST_RUN.get(path) or printed_text(execute(path))
+    second = printed_text(execute(path))
+    assert len(first) == len(second), "a different number of outputs on the second run"
+    for a, b in zip(first, second):
+        assert a == b, f"output changed between two runs:\n--- first\n{a[:600]}\n--- second\n{b[:600]}"
 
 
 @pytest.mark.parametrize("path", RELEASES, ids=_ids(RELEASES))
