@@ -18,4 +18,5 @@ def test_release_hides_solutions_and_hidden_tests():
             assert marker not in text, f"{path.name} leaks {marker!r}"
         nb = nbformat.read(str(path), as_version=4)
         stubs = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
-        assert stubs and all("raise NotImplementedError()" in c.source for c in stubs)
+        assert stubs and all(("raise NotImplementedError()" if c.cell_type == "code" else "YOUR ANSWER HERE")
+                             in c.source for c in stubs)
