@@ -12,8 +12,9 @@ n-grams are identical, and the script fails unless the perplexities agree to 1e-
    for both, so that ``<UNK>`` has training counts: with cutoff 1 NLTK's Kneser–Ney gives unknown words
    probability 0 and the perplexity is infinite.
 
-Times are CPU (process) seconds, the best of ``REPEATS`` runs for ours; wall seconds are printed too,
-since on a shared machine wall time is noisy. Run: ``python benchmarks/bench_ngram.py``.
+Times are CPU (process) seconds, the best of ``REPEATS`` runs for ours and of two for NLTK's Laplace
+model (one for its slow Kneser–Ney); wall seconds are printed too, since on a shared machine wall time
+is noisy. Run: ``python benchmarks/bench_ngram.py``.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def main():
     print(f"training text: {len(train)} sentences, {tokens} tokens; test: {len(test)} sentences, "
           f"{len(test_ngrams)} trigrams\n")
 
-    peer = timed(lambda: nltk_run(Laplace, train, test_ngrams))
+    peer = min((timed(lambda: nltk_run(Laplace, train, test_ngrams)) for _ in range(2)), key=lambda r: r[1])
     ours = min((timed(lambda: ours_run("laplace", train, test)) for _ in range(REPEATS)), key=lambda r: r[1])
     ratio = report(f"Laplace trigram: fit + perplexity of {len(test_ngrams)} test trigrams", peer, ours)
 
