@@ -114,7 +114,7 @@ def _isolate(job) -> str:
         libc.mount(None, point.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
     libc.mount(b"tmpfs", workdir.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64m,mode=0777")
     os.chdir(workdir)
-    os.environ["HOME"] = os.environ["TMPDIR"] = workdir
+    os.environ["TMPDIR"] = workdir  # HOME stays: read-only caches (corpus, WordNet) remain usable
     _drop_capabilities(libc)
     return "namespaces"
 
