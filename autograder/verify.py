@@ -38,6 +38,9 @@ from .config import REPO, SOURCE_DIR
 from .parts import compare
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+# A locked cell whose first line is this comment is a demonstration for students
+# (e.g. a few seconds of training) that the verified grader does not run.
+NOT_GRADED = "# (not run when graded)"
 
 
 def nbgrader_meta(cell) -> dict:
@@ -84,7 +87,7 @@ def source_info(assignment_id: str) -> SourceInfo:
             points[gid] = float(meta.get("points", 0))
             visible[gid] = visible_source(cell.source)
         elif meta.get("locked") and not meta.get("solution") and cell.cell_type == "code":
-            locked[gid] = cell.source
+            locked[gid] = "" if cell.source.lstrip().startswith(NOT_GRADED) else cell.source
             order.append(gid)
     return SourceInfo(path.stem, locked, order, points, visible, manual)
 
