@@ -4,6 +4,9 @@
 # Both are idempotent: stamps record what is installed, and a second run reinstalls nothing.
 
 SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+# pip prints a warning per package for this machine's local index folders that lack it: noise, not errors.
+QUIET_PIP := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
@@ -36,8 +39,8 @@ setup: $(STAMPS)/python data
 # The Python environment: torch first (the pinned CPU build), then everything else.
 $(STAMPS)/python: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q "torch==2.13.0"
-	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q "torch==2.13.0" $(QUIET_PIP)
+	$(BIN)/python -m pip install -q -e ".[test]" $(QUIET_PIP)
 	@mkdir -p $(STAMPS) && touch $@
 
 # WordNet from Debian (needed from module 3 on). Skipped politely where apt-get is missing.
