@@ -60,16 +60,24 @@ _SECONDS = re.compile(r"\d+(?:\.\d+)?\s*(?:s|ms|sec|seconds|min)\b|\d+(?:\.\d+)?
 
 
 def printed_text(nb) -> list[str]:
-    """What a reader sees printed (stdout and text results), with durations blanked out."""
+    """What a reader sees printed, one string per code cell (stdout and text results), durations blanked.
+
+    A cell's stdout is joined first: the kernel may split one print into several
+    stream messages, differently from run to run.
+    """
     texts = []
     for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        parts = []
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream" and out.get("name") == "stdout":
-                texts.append(out["text"])
+                parts.append(out["text"])
             elif out.get("output_type") in ("execute_result", "display_data") and "text/plain" in out.get("data", {}):
                 if not any(k.startswith("image/") for k in out["data"]):
-                    texts.append(out["data"]["text/plain"])
-    return [_SECONDS.sub("<time>", t) for t in texts]
+                    parts.append(out["data"]["text/plain"])
+        texts.append(_SECONDS.sub("<time>", "".join(parts)))
+    return texts
 
 
 @pytest.mark.parametrize("path", LECTURES + SOLUTIONS, ids=_ids(LECTURES + SOLUTIONS))
