@@ -13,7 +13,10 @@ not what the student's kernel says: the grader
 
 Each assignment with verified checks has a module ``autograder/specs/<ID>.py``
 defining ``PARTS`` (a list of :class:`Part`) and ``BLOCKED`` (the course_lib
-modules a student may not import while graded: the references being graded).
+modules a student may not import while graded: the references being graded),
+and optionally ``PRELOAD`` (modules the worker imports once before forking)
+and ``prepare()`` (run by the trusted parent before grading, e.g. to build a
+data cache that the read-only sandbox will read).
 """
 
 from __future__ import annotations

@@ -243,6 +243,8 @@ def run_batch(assignment_id: str, spec, notebooks: dict, *, jobs: int, seed: int
               tmp: Path, progress) -> dict:
     """Grade {student: notebook} in parallel; returns {student: Verified or Exception}."""
     info = source_info(assignment_id)
+    if hasattr(spec, "prepare"):  # e.g. build a data cache the read-only sandbox will need
+        spec.prepare()
     inputs = draw_inputs(spec, seed)
     preload = tuple(getattr(spec, "PRELOAD", ()))
     slots = list(range(max(1, jobs)))
