@@ -2,14 +2,8 @@
 
 Used by notebooks/03_wordnet.ipynb and problem set ps3_wordnet.
 
-Loading.  ``load()`` returns NLTK's WordNet reader without any download:
-1. an NLTK ``wordnet`` corpus already on ``nltk.data.path`` is used as it is;
-2. otherwise an NLTK-readable copy of Debian's ``wordnet-base`` + ``wordnet-sense-index``
-   files (/usr/share/wordnet) is built once under ``course_lib.corpus.cache_dir()``
-   (``nltk_data/corpora/wordnet``).  NLTK needs real files (it refuses symlinks that leave
-   its data root) and a ``lexnames`` file that Debian does not ship: ``LEXNAMES`` holds its
-   45 lines (file number, name, syntactic category), from the lexnames(5WN) manual page;
-3. otherwise it raises ``WordNetNotFound``, naming the fix.
+Loading: ``load()`` (from ``course_lib.wordnet_data``, re-exported here) returns NLTK's
+WordNet reader offline, built from Debian's WordNet 3.0 files when NLTK has none.
 
 Knowledge-based meaning (the slides' first topic).  WordNet groups words into synsets
 (同义词集, sets of synonyms, one per sense) linked by relations, among them

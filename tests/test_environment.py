@@ -13,26 +13,25 @@ if "google.colab" in sys.modules:
     !pip -q install "nlp-course @ git+https://github.com/nlp-course/classic-neural-nlp"'''
 
 
-def pyproject_pins() -> dict[str, str]:
-    data = tomllib.loads((REPO / "pyproject.toml").read_text())
-    reqs = data["project"]["dependencies"] + data["project"]["optional-dependencies"]["test"]
+def parse_pins(reqs: list[str], where: str) -> dict[str, str]:
     pins = {}
     for req in reqs:
         name, sep, version = req.partition("==")
-        assert sep, f"pyproject.toml: {req!r} is not pinned with =="
+        assert sep, f"{where}: {req!r} is not pinned with =="
         pins[name.strip().lower()] = version.strip()
     return pins
+
+
+def pyproject_pins() -> dict[str, str]:
+    data = tomllib.loads((REPO / "pyproject.toml").read_text())
+    return parse_pins(data["project"]["dependencies"] + data["project"]["optional-dependencies"]["test"],
+                      "pyproject.toml")
 
 
 def environment_pins() -> dict[str, str]:
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     pip_block = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
-    pins = {}
-    for req in pip_block:
-        name, sep, version = req.partition("==")
-        assert sep, f"environment.yml: {req!r} is not pinned with =="
-        pins[name.strip().lower()] = version.strip()
-    return pins
+    return parse_pins(pip_block, "environment.yml")
 
 
 def test_environment_yml_mirrors_pyproject():
