@@ -61,7 +61,8 @@ def test_round_trip(assignment_id, tmp_path):
     write(subs, "untouched", assignment_id, release_nb(assignment_id))
     write(subs, "wrong", assignment_id, plausibly_wrong(assignment_id))
     out = tmp_path / "grades.csv"
-    run_cli("grade", assignment_id, "--submissions", subs, "--out", out, "--work-dir", tmp_path / "work")
+    run_cli("grade", assignment_id, "--submissions", subs, "--out", out, "--work-dir", tmp_path / "work",
+            "--seed", "2026")
     rows = read_csv(out)
     auto_max = auto_points(assignment_id)
     assert auto_max > 0
