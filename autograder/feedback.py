@@ -18,25 +18,12 @@ from nbconvert import HTMLExporter
 from nbformat.v4 import new_markdown_cell, new_output
 
 from .config import WORK_DIR
-
-HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
-HIDDEN_END = "### END HIDDEN TESTS"
+from .verify import HIDDEN_BEGIN, visible_source
 
 
 def visible_part(source: str) -> str:
-    """The source of a test cell with every hidden-test block removed."""
-    out, hidden = [], False
-    for line in source.splitlines():
-        stripped = line.strip()
-        if stripped == HIDDEN_BEGIN:
-            hidden = True
-            continue
-        if stripped == HIDDEN_END:
-            hidden = False
-            continue
-        if not hidden:
-            out.append(line)
-    return "\n".join(out).rstrip() + "\n# (hidden tests ran here when your notebook was graded)"
+    """The source of a test cell with every hidden-test block removed, and a note where they ran."""
+    return visible_source(source) + "\n# (hidden tests ran here when your notebook was graded)"
 
 
 def scrub(nb, scores: dict[str, tuple[float, float]]):
