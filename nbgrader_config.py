@@ -1,8 +1,9 @@
 # nbgrader reads this file when run from the repository root (the `nbgrader`
 # command line, and formgrader in JupyterLab started by `make lab`).
 # The settings live in autograder/config.py, shared with `python -m autograder`.
-from autograder.config import course_config, patch_validator_messages
+from autograder.config import course_config, ensure_exchange, patch_validator_messages
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 c.merge(course_config())
+ensure_exchange(c)  # .grading/exchange: formgrader's release/collect folder
 patch_validator_messages()

@@ -58,6 +58,9 @@ def course_config(
     c.CourseDirectory.autograded_directory = str(work_dir / "autograded")
     c.CourseDirectory.feedback_directory = str(work_dir / "feedback")
     c.CourseDirectory.db_url = db_url or f"sqlite:///{work_dir / 'gradebook.db'}"
+    # nbgrader's release/collect exchange: a folder of the work area, not the
+    # system-wide /usr/local/share/nbgrader/exchange (formgrader warns when that is missing).
+    c.Exchange.root = str(work_dir / "exchange")
     # Checkpoints and caches never belong in a release.
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
     # Grading: always re-add grade cells a student deleted, so a deleted test
@@ -67,6 +70,17 @@ def course_config(
     c.Execute.interrupt_on_timeout = True
     c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
     return c
+
+
+def ensure_exchange(config: Config) -> Path:
+    """Create the exchange folder of ``config`` if missing.
+
+    nbgrader refuses an exchange that does not exist (formgrader then shows
+    "The exchange directory ... does not exist" and disables release/collect).
+    """
+    root = Path(config.Exchange.root)
+    root.mkdir(parents=True, exist_ok=True)
+    return root
 
 
 VALIDATE_NOTE = (

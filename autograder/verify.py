@@ -292,6 +292,8 @@ def write_gradebook(db_url: str, assignment_id: str, info: SourceInfo, results: 
             for test_id, (earned, _max) in res.part_scores.items():
                 grade = gb.find_grade(test_id, info.notebook_id, assignment_id, student)
                 grade.auto_score = earned
+                # as nbgrader's SaveAutoGrades: an auto score needs no grader unless one overrode it
+                grade.needs_manual_grade = grade.manual_score is not None
             gb.db.commit()
 
 

@@ -349,9 +349,11 @@ _COLLECT_JS = r"""
     }));
     const svgs = [...cell.querySelectorAll('.jp-OutputArea-output .jp-RenderedSVG svg')].length;
     const text = outs.map(o => o.innerText).join('\n');
+    // an output area holding a rendered ipywidget view (sliders, tqdm bars, ...)
+    const widgets = outs.filter(o => o.querySelector(':scope > .jupyter-widgets')).length;
     return {
       index: i, prompt: prompt.trim(),
-      stderr, images, svgs,
+      stderr, images, svgs, widgets,
       widget_errors: (text.match(/Error displaying widget[^\n]*/g) || []),
     };
   });
@@ -450,8 +452,99 @@ def _error_from_model(page) -> list[dict]:
     )
 
 
+def _widget_outputs_in_model(page) -> int:
+    """How many outputs carry an ipywidget view (what the DOM should render)."""
+    return page.evaluate(
+        r"""() => {
+          const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+          if (!w || !w.content || !w.content.model) return -1;
+          let n = 0;
+          const cells = w.content.model.cells;
+          for (let i = 0; i < cells.length; i++) {
+            const c = cells.get(i);
+            if (c.type !== 'code') continue;
+            for (let j = 0; j < c.outputs.length; j++) {
+              const data = c.outputs.get(j).toJSON().data || {};
+              if ('application/vnd.jupyter.widget-view+json' in data) n++;
+            }
+          }
+          return n;
+        }"""
+    )
+
+
+def _wait_widgets_settled(page, expected: int, timeout_s: float) -> None:
+    """Wait until each widget output shows its view or its error.
+
+    Widget views render asynchronously, after the kernel is idle, and so does
+    "Error displaying widget: model not found".
+    """
+    js = r"""() => [...document.querySelectorAll(
+          '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output')]
+          .filter(o => o.querySelector(':scope > .jupyter-widgets')
+                    || /Error displaying widget/.test(o.innerText)).length"""
+    deadline = time.monotonic() + timeout_s
+    while page.evaluate(js) < expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def nudge_first_slider(page, presses: int = 2, timeout_s: float = 15) -> dict:
+    """Move the notebook's first ipywidgets slider by keyboard (ArrowRight).
+
+    Returns the slider's readout before and after, and how many output images
+    changed (a slider wired to a plot redraws it through the live kernel).
+    """
+    panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+    srcs_js = f"() => [...document.querySelectorAll('{panel} .jp-OutputArea-output img')].map(i => i.src)"
+    readout = page.locator(f"{panel} .widget-slider .widget-readout").first
+    before_readout = readout.inner_text(timeout=5000)
+    before = page.evaluate(srcs_js)
+    page.locator(f"{panel} .widget-slider .noUi-handle").first.focus()
+    for _ in range(presses):
+        page.keyboard.press("ArrowRight")
+    deadline = time.monotonic() + timeout_s
+    changed = 0
+    while time.monotonic() < deadline:
+        after = page.evaluate(srcs_js)
+        changed = sum(a != b for a, b in zip(before, after)) + abs(len(after) - len(before))
+        if changed:
+            break
+        time.sleep(0.2)
+    page.wait_for_timeout(300)  # let the new image decode before the screenshot
+    return {"readout_before": before_readout, "readout_after": readout.inner_text(timeout=5000),
+            "images_changed": changed}
+
+
+@contextlib.contextmanager
+def chromium_page(console_errors: list[str] | None = None):
+    """A page in headless Debian Chromium; console errors are appended to ``console_errors``."""
+    from playwright.sync_api import sync_playwright
+
+    # Chromium puts its SingletonSocket (a unix socket, path <= 107 bytes) under
+    # TMPDIR: pytest's tmp_path is often too long for that (FATAL "Socket path
+    # too long"), so the browser gets a short private directory of its own.
+    browser_tmp = tempfile.mkdtemp(prefix="chr-", dir="/tmp")
+    errors = console_errors if console_errors is not None else []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+                env={**os.environ, "TMPDIR": browser_tmp},
+            )
+            try:
+                page = browser.new_page(viewport=VIEWPORT)
+                page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+                page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+                yield page
+            finally:
+                browser.close()
+    finally:
+        shutil.rmtree(browser_tmp, ignore_errors=True)
+
+
 def run_notebook_in_browser(lab: Lab, notebook_rel_path: str, screenshot_path,
-                            timeout_s: float = 180, shutdown_kernel: bool = True) -> dict:
+                            timeout_s: float = 180, shutdown_kernel: bool = True,
+                            interact=None) -> dict:
     """Open ``notebook_rel_path`` in JupyterLab, Run All, report what rendered.
 
     Report keys: ``code_cells``, ``executed_cells``, ``errors`` (count of
@@ -460,10 +553,13 @@ def run_notebook_in_browser(lab: Lab, notebook_rel_path: str, screenshot_path,
     renderings incl. harmless ones such as tqdm), ``images`` (every ``img``
     in outputs with natural size), ``rendered_images`` (those complete with a
     non-zero size), ``broken_images``, ``svgs``, ``widget_errors``,
+    ``widget_outputs`` (outputs holding an ipywidget in the notebook model),
+    ``rendered_widgets`` (output areas where a widget view is in the page),
     ``run_via``, ``seconds``, ``screenshot``, ``console_errors``.
-    """
-    from playwright.sync_api import sync_playwright
 
+    ``interact(page)``, when given, is called after the run (what it returns is
+    the report's ``interaction``); the screenshot shows the page after it.
+    """
     started = time.monotonic()
     deadline = started + timeout_s
     screenshot_path = Path(screenshot_path)
@@ -474,57 +570,45 @@ def run_notebook_in_browser(lab: Lab, notebook_rel_path: str, screenshot_path,
     url = lab.url(f"lab/workspaces/{workspace}/tree/{urllib.parse.quote(rel)}")
     console_errors: list[str] = []
 
-    # Chromium puts its SingletonSocket (a unix socket, path <= 107 bytes) under
-    # TMPDIR: pytest's tmp_path is often too long for that (FATAL "Socket path
-    # too long"), so the browser gets a short private directory of its own.
-    browser_tmp = tempfile.mkdtemp(prefix="chr-", dir="/tmp")
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-                env={**os.environ, "TMPDIR": browser_tmp},
+        with chromium_page(console_errors) as page:
+            page.goto(url, wait_until="domcontentloaded", timeout=60_000)
+            page.wait_for_selector(
+                ".jp-NotebookPanel .jp-Notebook .jp-Cell",
+                timeout=max(1, deadline - time.monotonic()) * 1000,
             )
-            try:
-                page = browser.new_page(viewport=VIEWPORT)
-                page.on("console", lambda m: m.type == "error" and console_errors.append(m.text))
-                page.on("pageerror", lambda e: console_errors.append(f"pageerror: {e}"))
-                page.goto(url, wait_until="domcontentloaded", timeout=60_000)
-                page.wait_for_selector(
-                    ".jp-NotebookPanel .jp-Notebook .jp-Cell",
-                    timeout=max(1, deadline - time.monotonic()) * 1000,
+            _wait_kernel_idle(page, deadline - time.monotonic())
+            lab.record_kernel_pids()
+            _clear_outputs(page)
+            run_via = _run_all(page)
+
+            stable = 0
+            status = {}
+            while True:
+                status = page.evaluate(_STATUS_JS)
+                done = status.get("idle") and not status.get("running") and (
+                    not status.get("pending") or _any_error(page)
                 )
-                _wait_kernel_idle(page, deadline - time.monotonic())
-                lab.record_kernel_pids()
-                _clear_outputs(page)
-                run_via = _run_all(page)
+                stable = stable + 1 if done else 0
+                if stable >= 3:  # same verdict three polls in a row
+                    break
+                if status.get("blocked"):  # kernel died, input() waits...
+                    page.screenshot(path=str(screenshot_path))
+                    raise RuntimeError(f"{rel}: run blocked: {status['blocked']}")
+                if time.monotonic() > deadline:
+                    page.screenshot(path=str(screenshot_path))
+                    raise TimeoutError(
+                        f"{rel}: run not finished after {timeout_s}s ({status})")
+                time.sleep(0.3)
+            lab.record_kernel_pids()
 
-                stable = 0
-                status = {}
-                while True:
-                    status = page.evaluate(_STATUS_JS)
-                    done = status.get("idle") and not status.get("running") and (
-                        not status.get("pending") or _any_error(page)
-                    )
-                    stable = stable + 1 if done else 0
-                    if stable >= 3:  # same verdict three polls in a row
-                        break
-                    if status.get("blocked"):  # kernel died, input() waits...
-                        page.screenshot(path=str(screenshot_path))
-                        raise RuntimeError(f"{rel}: run blocked: {status['blocked']}")
-                    if time.monotonic() > deadline:
-                        page.screenshot(path=str(screenshot_path))
-                        raise TimeoutError(
-                            f"{rel}: run not finished after {timeout_s}s ({status})")
-                    time.sleep(0.3)
-                lab.record_kernel_pids()
-
-                cells = page.evaluate(_COLLECT_JS) or []
-                model_errors = _error_from_model(page)
-                _full_page_screenshot(page, screenshot_path)
-            finally:
-                browser.close()
+            widget_outputs = _widget_outputs_in_model(page)
+            _wait_widgets_settled(page, widget_outputs, min(10, max(1, deadline - time.monotonic())))
+            cells = page.evaluate(_COLLECT_JS) or []
+            model_errors = _error_from_model(page)
+            interaction = interact(page) if interact else None
+            _full_page_screenshot(page, screenshot_path)
     finally:
-        shutil.rmtree(browser_tmp, ignore_errors=True)
         if shutdown_kernel:
             lab.shutdown_session(rel)
 
@@ -545,8 +629,11 @@ def run_notebook_in_browser(lab: Lab, notebook_rel_path: str, screenshot_path,
         "broken_images": [i for i in images if i not in rendered],
         "svgs": sum(c["svgs"] for c in cells),
         "widget_errors": [w for c in cells for w in c["widget_errors"]],
+        "widget_outputs": widget_outputs,
+        "rendered_widgets": sum(c["widgets"] for c in cells),
         "console_errors": console_errors,
         "run_via": run_via,
+        "interaction": interaction,
         "kernel_status": _kernel_status(status.get("status", "")),
         "seconds": round(time.monotonic() - started, 1),
         "screenshot": str(screenshot_path),

@@ -6,14 +6,21 @@ Screenshots of course notebooks go to artifacts/screenshots/ (git-ignored).
 
 from __future__ import annotations
 
+import csv
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
 
-from jupyterlab_browser import chromium_available, run_notebook_in_browser, running_lab  # noqa: E402
+from autograder.config import assignment_ids  # noqa: E402
+from jupyterlab_browser import (  # noqa: E402
+    chromium_available, chromium_page, nudge_first_slider, run_notebook_in_browser, running_lab)
+from submissions import plausibly_wrong, release_nb, solved, write  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
@@ -64,6 +71,22 @@ def selftest_lab(tmp_path_factory):
         "",  # an empty cell never gets an execution count: must not hang the wait
         "print('done')",
     ])
+    _write_notebook(root / "widgets.ipynb", [
+        "import io\n"
+        "import ipywidgets as widgets\n"
+        "from IPython.display import Image, display\n"
+        "from matplotlib.figure import Figure\n"
+        "def png(k):\n"
+        "    fig = Figure(figsize=(3, 2)); fig.subplots().plot(range(k + 1))\n"
+        "    b = io.BytesIO(); fig.savefig(b, format='png'); return b.getvalue()\n"
+        "slider = widgets.IntSlider(value=3, min=0, max=9, description='k')\n"
+        "display(slider)\n"
+        "shown = display(Image(data=png(slider.value)), display_id=True)\n"
+        "slider.observe(lambda ch: shown.update(Image(data=png(ch['new']))), names='value')",
+        # a widget view whose model does not exist: 'Error displaying widget'
+        "display({'application/vnd.jupyter.widget-view+json':"
+        " {'model_id': 'no-such-model', 'version_major': 2, 'version_minor': 0}}, raw=True)",
+    ])
     with running_lab(root, tmp_path_factory.mktemp("lab_state")) as lab:
         yield lab
 
@@ -92,26 +115,157 @@ def test_browser_reports_a_rendered_figure(selftest_lab, tmp_path):
     assert report["widget_errors"] == []
 
 
-@pytest.mark.parametrize("notebook", ["notebooks/01_backpropagation.ipynb"])
-def test_course_notebook_runs_in_jupyterlab(notebook, tmp_path):
+def test_browser_reports_widgets_and_a_slider_that_redraws(selftest_lab, tmp_path):
+    report = run_notebook_in_browser(selftest_lab, "widgets.ipynb", tmp_path / "widgets.png",
+                                     timeout_s=120, interact=nudge_first_slider)
+    assert report["errors"] == 0, report
+    # the slider and the figure wired to it render; the made-up widget does not
+    assert report["widget_outputs"] == 2 and report["rendered_widgets"] == 1, report
+    assert len(report["widget_errors"]) == 1 and "Error displaying widget" in report["widget_errors"][0]
+    assert report["interaction"]["readout_before"] == "3"
+    assert report["interaction"]["readout_after"] == "5"
+    assert report["interaction"]["images_changed"] == 1
+
+
+LECTURES = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def uses_widgets(path: Path) -> bool:
+    nb = json.loads(path.read_text())
+    return any("ipywidgets" in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+
+
+@pytest.fixture(scope="module")
+def course_lab(tmp_path_factory):
+    """One JupyterLab serving the repository, shared by the lecture notebooks."""
+    with running_lab(REPO, tmp_path_factory.mktemp("course_lab")) as lab:
+        yield lab
+
+
+def test_every_lecture_is_browser_tested():
+    assert len(LECTURES) == 8, LECTURES
+
+
+@pytest.mark.parametrize("notebook", LECTURES)
+def test_course_notebook_runs_in_jupyterlab(notebook, course_lab):
     path = REPO / notebook
-    if not path.is_file():
-        pytest.skip(f"{notebook} does not exist (yet)")
     before = path.read_bytes()
     checkpoints = path.parent / ".ipynb_checkpoints"
     had_checkpoints = checkpoints.exists()
     shot = SCREENSHOTS / (path.stem + ".png")
-    with running_lab(REPO, tmp_path) as lab:
-        report = run_notebook_in_browser(lab, notebook, shot, timeout_s=180)
-    summary = {k: report[k] for k in ("code_cells", "executed_cells", "errors", "seconds")}
+    widgets = uses_widgets(path)
+    report = run_notebook_in_browser(course_lab, notebook, shot, timeout_s=300,
+                                     interact=nudge_first_slider if widgets else None)
+    summary = {k: report[k] for k in ("code_cells", "executed_cells", "errors", "rendered_widgets",
+                                      "interaction", "seconds")}
     print(f"{notebook}: {summary}, {len(report['rendered_images'])} figure(s), screenshot {shot}")
     assert report["code_cells"] > 0
     assert report["errors"] == 0 and report["model_errors"] == [], report["error_texts"] or report
-    assert report["widget_errors"] == [], report["widget_errors"]
+    # every cell ran: Run All stops at the first failure, and a stuck cell never gets its count
+    assert report["executed_cells"] == report["code_cells"], report
     assert report["broken_images"] == [], report["broken_images"]
     assert len(report["rendered_images"]) >= 1, "no figure rendered"
-    assert report["executed_cells"] >= 1
+    # ipywidgets (sliders, tqdm progress bars) render as widgets, not as an error. (Not every
+    # widget output stays in the page: a finished `tqdm(leave=False)` bar closes its widget.)
+    assert report["widget_errors"] == [], report["widget_errors"]
+    assert report["rendered_widgets"] <= report["widget_outputs"], report
+    if widgets:
+        assert report["rendered_widgets"] >= 1
+        moved = report["interaction"]
+        assert moved["readout_after"] != moved["readout_before"], moved
+        assert moved["images_changed"] >= 1, f"moving the slider redrew nothing: {moved}"
     # autosave is off: running the notebook must not rewrite the committed file
     assert path.read_bytes() == before
     # and must not leave a .ipynb_checkpoints/ in the repository
     assert checkpoints.exists() == had_checkpoints
+
+
+# --------------------------------------------------------------------------
+# The grader's view: nbgrader's formgrader inside JupyterLab, after grading.
+
+GRADED_ID = "ps1_backprop"
+
+# The rows of a DataTables table in formgrader's frame: one list of cell texts per row.
+_TABLE_ROWS_JS = "t => [...t.rows].map(r => [...r.cells].map(c => c.innerText.trim()))"
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory):
+    """A course root whose gradebook holds a batch graded by ``python -m autograder grade``.
+
+    Its nbgrader_config.py is the repository's, pointed at this work area: the
+    server reads it from its working directory, as `make lab` does.
+    """
+    base = tmp_path_factory.mktemp("formgrader")
+    course = base / "course"
+    course.mkdir()
+    work = course / ".grading"
+    subs = base / "submitted"
+    write(subs, "ada", GRADED_ID, solved(GRADED_ID))
+    write(subs, "bob", GRADED_ID, plausibly_wrong(GRADED_ID))
+    write(subs, "cy", GRADED_ID, release_nb(GRADED_ID))
+    out = base / "grades.csv"
+    subprocess.run([sys.executable, "-m", "autograder", "grade", GRADED_ID, "--submissions", subs,
+                    "--out", out, "--work-dir", work, "--seed", "2026"],
+                   cwd=REPO, check=True, capture_output=True, text=True, timeout=600)
+    (course / "nbgrader_config.py").write_text(
+        "from pathlib import Path\n"
+        "from autograder.config import course_config, ensure_exchange\n"
+        "c = get_config()  # noqa: F821\n"
+        f"c.merge(course_config(root=Path({str(course)!r}), work_dir=Path({str(work)!r})))\n"
+        "ensure_exchange(c)\n")
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    return course, rows
+
+
+def _score(text: str) -> tuple[float, float]:
+    """'7 / 10' -> (7.0, 10.0)"""
+    got, total = (float(x) for x in text.split("/"))
+    return got, total
+
+
+def test_formgrader_shows_the_graded_batch(graded_course, tmp_path):
+    course, rows = graded_course
+    assert {s: r["status"] for s, r in rows.items()} == {"ada": "ok", "bob": "ok", "cy": "ok"}
+    expected = {s: (float(r["score"]), float(r["max_score"])) for s, r in rows.items()}
+    assert expected["ada"][0] == expected["ada"][1] > expected["bob"][0] > expected["cy"][0] == 0
+    console_errors: list[str] = []
+    with running_lab(course, tmp_path) as lab, chromium_page(console_errors) as page:
+        page.goto(lab.url("lab"), wait_until="domcontentloaded", timeout=60_000)
+        # the grader's way in: the Nbgrader menu of JupyterLab
+        page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text="Nbgrader").click(timeout=60_000)
+        page.locator(".lm-Menu .lm-Menu-itemLabel", has_text=re.compile(r"^Formgrader$")).click()
+        frame = page.frame_locator(".jp-MainAreaWidget iframe").first
+        table = frame.locator("tbody#main-table")
+
+        # Manage Assignments: every assignment of solutions/, ps1 with its three submissions
+        frame.locator("tbody#main-table td", has_text=GRADED_ID).first.wait_for(timeout=60_000)
+        page.wait_for_timeout(500)
+        assignments = {r[0]: r for r in table.evaluate(_TABLE_ROWS_JS)}
+        header = frame.locator("thead").first.evaluate("t => [...t.rows[0].cells].map(c => c.innerText.trim())")
+        assert set(assignment_ids()) <= set(assignments), assignments
+        assert assignments[GRADED_ID][header.index("# Submissions")] == "3"
+        body = frame.locator("body").inner_text()
+        assert "does not exist" not in body, body  # e.g. the exchange directory warning
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "formgrader_assignments.png"))
+
+        # Manage Students: each student's overall score is the verified score of the CSV
+        frame.locator("a", has_text="Manage Students").first.click()
+        frame.locator("tbody#main-table td.score").first.wait_for(timeout=30_000)
+        students = {r[1]: _score(r[3]) for r in table.evaluate(_TABLE_ROWS_JS)}
+        assert students == expected, (students, expected)
+        page.screenshot(path=str(SCREENSHOTS / "formgrader_students.png"))
+
+        # Manual Grading > ps1 > notebook: the submissions, names revealed, same scores
+        frame.locator("a", has_text="Manual Grading").first.click()
+        frame.locator("tbody#main-table a", has_text=GRADED_ID).first.click()
+        frame.locator("tbody#main-table a", has_text=GRADED_ID).first.click()
+        frame.locator("tbody#main-table td.name").first.wait_for(timeout=30_000)
+        frame.locator("#toggle_names").click(timeout=30_000)
+        frame.locator("tbody#main-table a.name-shown").first.wait_for(timeout=30_000)
+        submissions = {r[1]: _score(r[2]) for r in table.evaluate(_TABLE_ROWS_JS)}
+        assert submissions == expected, (submissions, expected)
+        page.screenshot(path=str(SCREENSHOTS / "formgrader_submissions.png"))
+    assert not [e for e in console_errors if "formgrader" in e], console_errors

@@ -7,10 +7,38 @@ import yaml
 
 from conftest import REPO
 
-COLAB_CELL = '''# Set-up: on Google Colab this installs the course package and its offline data; elsewhere it does nothing.
-import sys
-if "google.colab" in sys.modules:
-    !pip -q install "nlp-course @ git+https://github.com/nlp-course/classic-neural-nlp"'''
+REPO_URL = "https://github.com/nlp-course/classic-neural-nlp"
+
+
+def project_name() -> str:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["name"]
+
+
+def apt_packages() -> list[str]:
+    """Binder's Debian packages (apt.txt): WordNet, for modules 3 on."""
+    return (REPO / "apt.txt").read_text().split()
+
+
+def uses_wordnet(nb) -> bool:
+    return any("wordnet" in c.source for c in nb.cells if c.cell_type == "code")
+
+
+def colab_cell(nb) -> str:
+    """The set-up cell every notebook starts with, built from pyproject.toml and apt.txt.
+
+    On Colab it installs the course package itself, so the packages and versions
+    are pyproject.toml's pins (which environment.yml mirrors, see below); the
+    notebooks that read WordNet also install Binder's apt.txt.
+    """
+    pip = f'    !pip -q install "{project_name()} @ git+{REPO_URL}"'
+    if not uses_wordnet(nb):
+        return ("# Set-up: on Google Colab this installs the course package and its offline data; "
+                "elsewhere it does nothing.\n"
+                f'import sys\nif "google.colab" in sys.modules:\n{pip}')
+    return ("# Set-up: on Google Colab this installs the course package and WordNet (Debian's packages, "
+            "as on Binder); elsewhere it does nothing.\n"
+            f'import sys\nif "google.colab" in sys.modules:\n{pip}\n'
+            f"    !apt-get -qq update && apt-get -qq install -y {' '.join(apt_packages())} > /dev/null")
 
 
 def parse_pins(reqs: list[str], where: str) -> dict[str, str]:
@@ -55,16 +83,14 @@ def test_installed_versions_match_the_pins():
 
 
 def test_binder_files():
-    apt = (REPO / "apt.txt").read_text().split()
-    assert {"wordnet-base", "wordnet-sense-index"} <= set(apt)
+    assert {"wordnet-base", "wordnet-sense-index"} <= set(apt_packages())
     assert "pip install --no-deps -e ." in (REPO / "postBuild").read_text()
 
 
 def test_readme_names_the_two_commands_and_badges():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "make lab" in readme and "make test" in readme
-    repo_url = re.search(r"git\+(https://github\.com/[\w.-]+/[\w.-]+)", COLAB_CELL).group(1)
-    slug = repo_url.removeprefix("https://github.com/")
+    slug = REPO_URL.removeprefix("https://github.com/")
     assert f"mybinder.org/v2/gh/{slug}/" in readme
     for nb in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         assert f"colab.research.google.com/github/{slug}/blob/main/notebooks/{nb.name}" in readme, nb.name
@@ -72,3 +98,32 @@ def test_readme_names_the_two_commands_and_badges():
 
 def test_ci_runs_make_test():
     assert "make test" in (REPO / ".ci" / "run").read_text()
+
+
+# A shell or magic line that installs something: pip, conda, mamba, apt.
+INSTALL = re.compile(r"^\s*[!%]\s*(?:pip|python -m pip|conda|mamba|apt-get|apt)\b.*", re.M)
+
+
+def test_colab_cells_install_what_binder_and_make_install():
+    """Every notebook's install lines: the project (pyproject's pins) and apt.txt, nothing else."""
+    import nbformat
+
+    project = project_name()
+    paths = sorted([*(REPO / "notebooks").rglob("*.ipynb"), *(REPO / "solutions").rglob("*.ipynb")])
+    paths = [p for p in paths if ".ipynb_checkpoints" not in p.parts]
+    assert len(paths) >= 24, paths
+    wordnet_notebooks = []
+    for path in paths:
+        nb = nbformat.read(str(path), as_version=4)
+        installs = [line.strip() for c in nb.cells if c.cell_type == "code" for line in INSTALL.findall(c.source)]
+        pip = [line for line in installs if "pip" in line]
+        apt = [line for line in installs if "apt" in line]
+        assert pip == [f'!pip -q install "{project} @ git+{REPO_URL}"'], (path.name, installs)
+        if uses_wordnet(nb):
+            wordnet_notebooks.append(path.stem)
+            (line,) = apt
+            assert line.split(" install -y ")[1].split(" >")[0].split() == apt_packages(), path.name
+        else:
+            assert apt == [], (path.name, apt)
+        assert len(installs) == len(pip) + len(apt), (path.name, installs)
+    assert sorted(wordnet_notebooks) == ["03_wordnet", "ps3_wordnet", "ps3_wordnet"]

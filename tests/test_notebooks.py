@@ -18,7 +18,7 @@ import pytest
 from nbclient import NotebookClient
 
 from conftest import REPO
-from test_environment import COLAB_CELL
+from test_environment import colab_cell
 
 LECTURES = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SOLUTIONS = sorted((REPO / "solutions").glob("*/*.ipynb"))
@@ -116,5 +116,5 @@ def test_committed_notebook_is_clean(path):
     leaks = re.findall(r"(?:/work/|/root/|/home/\w+|/tmp/|[A-Z]:\\\\Users)", text)
     assert not leaks, f"absolute paths of someone's machine: {sorted(set(leaks))}"
     first_code = next(c for c in nb.cells if c.cell_type == "code")
-    assert first_code.source.strip() == COLAB_CELL, "the first code cell must be the Colab set-up cell"
+    assert first_code.source.strip() == colab_cell(nb), "the first code cell must be the Colab set-up cell"
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"

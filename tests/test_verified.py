@@ -174,6 +174,10 @@ def test_gradebook_holds_the_verified_scores(graded):
     with Gradebook(graded["db"]) as gb:
         for student in ("full", "wrong", "patch_comparisons"):
             assert gb.find_submission(graded["A"], student).score == score(graded, student)
+            # auto-graded test cells are done: formgrader must not list them as needing a grader
+            notebook = gb.find_submission_notebook(graded["A"], graded["A"], student)
+            tests = [g for g in notebook.grades if g.cell_type == "code"]
+            assert tests and not any(g.needs_manual_grade for g in tests), student
 
 
 def test_feedback_shows_verified_scores_without_hidden_tests(graded):
