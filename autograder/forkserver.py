@@ -9,7 +9,7 @@ Supervision: every cell and every part has a wall-clock limit; a child that
 exceeds it, or dies (``os._exit``, a crash, the memory limit), is killed, and a new child is forked that skips the
 guilty cell (or records the guilty part as failed).  So an endless loop or
 ``os._exit`` costs only what could not run.  The child leads its own process
-group and, as root, its own PID namespace, so killing the group ends every
+group and its own PID namespace (see :mod:`autograder.sandbox`), so killing the group ends every
 process the student started.  The submission as a whole has a
 deadline too.
 """

@@ -5,8 +5,9 @@ when needed, already imported, so a check costs no interpreter start-up).
 Before any student code runs, the child
 
 - starts its own session (the supervisor kills the whole group),
-- when the grader runs as root: enters new mount, network, PID and IPC
-  namespaces (no network at all, the grader's processes out of sight), hides
+- enters new mount, network, PID and IPC namespaces (as root; without root
+  inside a new user namespace, where the kernel allows it): no network at
+  all, the grader's processes out of sight; hides
   the grading work area, the instructor's solutions, the tests, the git
   history and the graded reference modules behind empty mounts, makes every
   other mount read-only, works in an empty tmpfs, and drops every capability;
@@ -36,6 +37,7 @@ import traceback
 import numpy as np
 
 CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWIPC = 0x00020000, 0x40000000, 0x20000000, 0x08000000
+CLONE_NEWUSER = 0x10000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
@@ -69,9 +71,22 @@ def _libc():
     return ctypes.CDLL(None, use_errno=True)
 
 
-def _mount_points() -> list[str]:
+def _mount_points() -> list[tuple[str, list[str]]]:
+    """(mount point, per-mount options) of every mount this process sees."""
     with open("/proc/self/mountinfo") as f:
-        return [line.split()[4].replace("\\040", " ") for line in f]
+        rows = [line.split() for line in f]
+    return [(row[4].replace("\\040", " "), row[5].split(",")) for row in rows]
+
+
+def _enter_user_namespace(libc, flags: int) -> bool:
+    """Without root: a new user namespace (same uid and gid inside) makes the other namespaces possible."""
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(CLONE_NEWUSER | flags) != 0:
+        return False
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(text)
+    return True
 
 
 def _drop_capabilities(libc) -> None:
@@ -86,37 +101,55 @@ def _drop_capabilities(libc) -> None:
 
 
 def _isolate(job) -> str:
-    """Namespaces, hidden paths, a read-only file system and no capabilities when root.
+    """Namespaces, hidden paths, a read-only file system and no capabilities.
 
-    Returns the isolation mode.  As root: new mount, network, PID and IPC
-    namespaces (no network; the grader's processes are invisible and
-    unkillable); the hidden paths behind empty mounts; every other mount
-    read-only except an empty tmpfs working directory; a fresh /proc; then
-    every capability dropped.  Otherwise only the import blocker applies.
+    Returns the isolation mode: "namespaces" (as root), "user namespaces"
+    (without root, where the kernel allows unprivileged user namespaces), or
+    "python-only" (neither: only the import blocker and the limits apply).
+    New mount, network, PID and IPC namespaces: no network; the grader's
+    processes are invisible and unkillable; the hidden paths behind empty
+    mounts; every other mount read-only except an empty tmpfs working
+    directory; a fresh /proc; then every capability dropped.  A mount that
+    cannot be made is named in the mode ("... (partial: ...)"), never ignored.
     """
     workdir = job["workdir"]
     libc = _libc()
-    if os.geteuid() != 0 or libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC) != 0:
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC
+    if os.geteuid() == 0:
+        mode = "namespaces" if libc.unshare(flags) == 0 else ""
+    else:
+        mode = "user namespaces" if _enter_user_namespace(libc, flags) else ""
+    if not mode:
         os.chdir(workdir)
         return "python-only"
     pid = os.fork()               # the first child in the new PID namespace is its init (PID 1)
     if pid:
         _, status = os.waitpid(pid, 0)
         os._exit(0)
-    libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None)
-    libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+    failed = []
+
+    def mount(source, target, fstype, mount_flags, data=None):
+        if libc.mount(source, target.encode(), fstype, mount_flags, data) != 0:
+            failed.append(f"{target}: {os.strerror(ctypes.get_errno())}")
+
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    if libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None) != 0:
+        mount(b"tmpfs", "/proc", b"tmpfs", MS_RDONLY, b"size=16k,mode=0555")  # no /proc rather than the host's
     for path in job["hide"]:
         if os.path.isdir(path):
-            libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY, b"size=16k,mode=0555")
+            mount(b"tmpfs", path, b"tmpfs", MS_RDONLY, b"size=16k,mode=0555")
         elif os.path.isfile(path):
-            libc.mount(b"/dev/null", path.encode(), None, MS_BIND, None)
-    for point in _mount_points():
-        libc.mount(None, point.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
-    libc.mount(b"tmpfs", workdir.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64m,mode=0777")
+            mount(b"/dev/null", path, None, MS_BIND)
+    for point, options in _mount_points():
+        # Inside a user namespace, a remount must keep the flags the outer namespace locked.
+        keep = sum(flag for name, flag in (("nosuid", MS_NOSUID), ("nodev", MS_NODEV), ("noexec", MS_NOEXEC))
+                   if name in options)
+        mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep)
+    mount(b"tmpfs", workdir, b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64m,mode=0777")
     os.chdir(workdir)
     os.environ["TMPDIR"] = workdir  # HOME stays: read-only caches (corpus, WordNet) remain usable
     _drop_capabilities(libc)
-    return "namespaces"
+    return f"{mode} (partial: {'; '.join(failed)[:300]})" if failed else mode
 
 
 def _limits(job) -> None:

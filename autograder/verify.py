@@ -233,7 +233,7 @@ def grade_one(nb, student: str, assignment_id: str, spec, info: SourceInfo, inpu
     if info.manual:
         notes.append(f"{sum(info.manual.values()):g} point(s) are graded by hand")
     message = "; ".join(notes + failed[:2])
-    if state["isolation"] != "namespaces":
+    if state["isolation"] not in ("namespaces", "user namespaces"):
         message = (message + "; " if message else "") + f"isolation: {state['isolation']}"
     return Verified(student, score, max_score, state["status"], message[:1000], part_scores, part_messages,
                     state["visible"], notes)

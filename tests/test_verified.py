@@ -4,14 +4,21 @@ For every assignment with verified checks (autograder/specs/<ID>.py), a batch of
 honest, broken and hostile submissions is graded once; each attack class must earn
 nothing it did not earn, the batch must survive, the submissions and the
 repository must be unchanged, and the gradebook and feedback must agree with the CSV.
+
+ps1's batch is graded twice: by root (CI, a grading server), and by an unprivileged
+user (``nobody``: an instructor without root), whose sandboxes live in user namespaces.
 """
 
 import csv
 import hashlib
 import importlib
 import os
+import shutil
+import stat
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -89,26 +96,71 @@ def build_batch(root, A):
     return set(batch) | {"malformed"}
 
 
-@pytest.fixture(scope="module", params=VERIFIED)
+# (assignment, the user who grades): every attack again as an unprivileged grader on ps1
+GRADERS = [(A, "root") for A in VERIFIED] + [("ps1_backprop", "nobody")]
+
+
+def unprivileged(cmd: list, user: str = "nobody") -> list:
+    """``cmd`` run as ``user``, in a private mount namespace where this Python is reachable.
+
+    This interpreter may live under a directory ``user`` cannot enter (pyenv in
+    /root): that directory is covered with an empty tmpfs and the interpreter's
+    prefix is bound back into it, for this command only.
+    """
+    base = Path(sys.base_prefix).resolve()
+    closed = next((d for d in [*reversed(base.parents), base]
+                   if not os.stat(d).st_mode & stat.S_IXOTH), None)
+    lines = ["set -e"]
+    if closed is not None:
+        aside = tempfile.mkdtemp(prefix="prefix-", dir="/tmp")
+        lines += [f"mount --bind '{base}' '{aside}'", f"mount -t tmpfs -o mode=755 tmpfs '{closed}'",
+                  f"mkdir -p '{base}'", f"mount --bind '{aside}' '{base}'"]
+    lines.append('exec runuser -u "$0" -- "$@"')
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(lines), user,
+            *map(str, cmd)]
+
+
+def user_namespaces_for(user: str) -> str:
+    """Why ``user`` cannot make a user namespace here, or "" when it can."""
+    if os.geteuid() != 0 or not (shutil.which("runuser") and shutil.which("unshare")):
+        return "needs root, runuser and unshare to act as an unprivileged grader"
+    probe = subprocess.run(unprivileged(["unshare", "--user", "--map-current-user", "--mount", "--net", "true"], user),
+                           capture_output=True, text=True)
+    return "" if probe.returncode == 0 else f"this kernel refuses unprivileged user namespaces: {probe.stderr[-300:]}"
+
+
+@pytest.fixture(scope="module", params=GRADERS, ids=[f"{a}-{u}" for a, u in GRADERS])
 def graded(request, tmp_path_factory):
-    A = request.param
-    tmp = tmp_path_factory.mktemp(f"verified-{A}")
+    A, user = request.param
+    if user == "root":
+        tmp = tmp_path_factory.mktemp(f"verified-{A}")
+        as_user = list
+    else:
+        why = user_namespaces_for(user)
+        if why:
+            pytest.skip(why)
+        # pytest's temporary folders are private to root: this one is open to the grader
+        tmp = Path(tempfile.mkdtemp(prefix=f"verified-{A}-{user}-", dir="/tmp"))
+        tmp.chmod(0o777)
+        request.addfinalizer(lambda: shutil.rmtree(tmp, ignore_errors=True))
+        as_user = lambda cmd: unprivileged(["env", f"HOME={tmp}", *cmd], user)  # noqa: E731
     subs = tmp / "submitted"
     students = build_batch(subs, A)
     watched = [subs, REPO / "course_lib", REPO / "README.md", REPO / "solutions"]
     before = digest(watched)
     out = tmp / "grades.csv"
     db = f"sqlite:///{tmp / 'gradebook.db'}"
-    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", A, "--submissions", subs, "--out", out,
-                           "--jobs", "2", "--timeout", "8", "--student-timeout", "90", "--db", db,
-                           "--work-dir", tmp / "work", "--engine", "verified", "--seed", "2026"],
+    proc = subprocess.run(as_user([sys.executable, "-m", "autograder", "grade", A, "--submissions", subs,
+                                   "--out", out, "--jobs", "2", "--timeout", "8", "--student-timeout", "90",
+                                   "--db", db, "--work-dir", tmp / "work", "--engine", "verified",
+                                   "--seed", "2026"]),
                           cwd=REPO, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     with open(out, newline="", encoding="utf-8") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
     info = source_info(A)
     return {"A": A, "rows": rows, "students": students, "tmp": tmp, "db": db, "before": before,
-            "watched": watched, "full": sum(info.points.values()), "stderr": proc.stderr}
+            "watched": watched, "full": sum(info.points.values()), "stderr": proc.stderr, "user": user}
 
 
 def score(graded, student):
@@ -125,7 +177,8 @@ def test_honest_scores(graded):
     assert score(graded, "untouched") == 0
     assert 0 < score(graded, "wrong") < full
     assert graded["rows"]["full"]["status"] == "ok"
-    assert "isolation" not in graded["rows"]["full"]["message"], "expected namespace isolation (root)"
+    # namespaces (root) or user namespaces (nobody): full isolation, so the CSV has no isolation note
+    assert "isolation" not in graded["rows"]["full"]["message"], graded["rows"]["full"]
 
 
 @pytest.mark.parametrize("student,status", [("exit", "crashed"), ("loop", "timeout")])
