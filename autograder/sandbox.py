@@ -41,6 +41,9 @@ CLONE_NEWUSER = 0x10000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
+# The isolation modes in which every namespace and mount below is in place (as root; without root).
+NAMESPACES, USER_NAMESPACES = "namespaces", "user namespaces"
+FULL_ISOLATION = (NAMESPACES, USER_NAMESPACES)
 
 
 class _Blocker:
@@ -116,9 +119,9 @@ def _isolate(job) -> str:
     libc = _libc()
     flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC
     if os.geteuid() == 0:
-        mode = "namespaces" if libc.unshare(flags) == 0 else ""
+        mode = NAMESPACES if libc.unshare(flags) == 0 else ""
     else:
-        mode = "user namespaces" if _enter_user_namespace(libc, flags) else ""
+        mode = USER_NAMESPACES if _enter_user_namespace(libc, flags) else ""
     if not mode:
         os.chdir(workdir)
         return "python-only"

@@ -36,6 +36,7 @@ from nbformat.v4 import new_output
 
 from .config import REPO, SOURCE_DIR
 from .parts import compare
+from .sandbox import FULL_ISOLATION
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 # A locked cell whose first line is this comment is a demonstration for students
@@ -233,7 +234,7 @@ def grade_one(nb, student: str, assignment_id: str, spec, info: SourceInfo, inpu
     if info.manual:
         notes.append(f"{sum(info.manual.values()):g} point(s) are graded by hand")
     message = "; ".join(notes + failed[:2])
-    if state["isolation"] not in ("namespaces", "user namespaces"):
+    if state["isolation"] not in FULL_ISOLATION:
         message = (message + "; " if message else "") + f"isolation: {state['isolation']}"
     return Verified(student, score, max_score, state["status"], message[:1000], part_scores, part_messages,
                     state["visible"], notes)

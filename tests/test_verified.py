@@ -160,7 +160,7 @@ def graded(request, tmp_path_factory):
         rows = {r["student"]: r for r in csv.DictReader(f)}
     info = source_info(A)
     return {"A": A, "rows": rows, "students": students, "tmp": tmp, "db": db, "before": before,
-            "watched": watched, "full": sum(info.points.values()), "stderr": proc.stderr, "user": user}
+            "watched": watched, "full": sum(info.points.values()), "stderr": proc.stderr}
 
 
 def score(graded, student):
