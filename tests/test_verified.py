@@ -101,32 +101,41 @@ GRADERS = [(A, "root") for A in VERIFIED] + [("ps1_backprop", "nobody")]
 
 
 def unprivileged(cmd: list, user: str = "nobody") -> list:
-    """``cmd`` run as ``user``, in a private mount namespace where this Python is reachable.
+    """``cmd`` run as ``user``, in a private mount namespace where this Python and the repository are reachable.
 
-    This interpreter may live under a directory ``user`` cannot enter (pyenv in
-    /root): that directory is covered with an empty tmpfs and the interpreter's
-    prefix is bound back into it, for this command only.
+    Either may live under a directory ``user`` cannot enter (pyenv in /root, a
+    clone made by ``mktemp -d``): for this command only, each such directory is
+    covered with an open tmpfs into which its entries are bound back, so their
+    own permissions still apply.
     """
-    base = Path(sys.base_prefix).resolve()
-    closed = next((d for d in [*reversed(base.parents), base]
-                   if not os.stat(d).st_mode & stat.S_IXOTH), None)
+    needed = [Path(sys.base_prefix).resolve(), REPO.resolve()]
+    closed = sorted({d for path in needed for d in [*path.parents, path]
+                     if not os.stat(d).st_mode & stat.S_IXOTH}, key=lambda d: len(d.parts))
     lines = ["set -e"]
-    if closed is not None:
-        aside = tempfile.mkdtemp(prefix="prefix-", dir="/tmp")
-        lines += [f"mount --bind '{base}' '{aside}'", f"mount -t tmpfs -o mode=755 tmpfs '{closed}'",
-                  f"mkdir -p '{base}'", f"mount --bind '{aside}' '{base}'"]
-    lines.append('exec runuser -u "$0" -- "$@"')
+    for d in closed:  # outer ones first: an inner one is reached through the outer's new tmpfs
+        aside = tempfile.mkdtemp(prefix="closed-", dir="/tmp")
+        lines += [f"mount --bind '{d}' '{aside}'", f"mount -t tmpfs -o mode=755 tmpfs '{d}'",
+                  f"for e in '{aside}'/* '{aside}'/.[!.]*; do",
+                  '  [ -e "$e" ] || continue',
+                  f'  n="{d}/$(basename "$e")"',
+                  '  if [ -d "$e" ]; then mkdir "$n"; else touch "$n"; fi',
+                  '  mount --bind "$e" "$n"',
+                  "done"]
+    lines += ['cd "$PWD"', 'exec runuser -u "$0" -- "$@"']  # cd: the working directory through the new mounts
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(lines), user,
             *map(str, cmd)]
 
 
 def user_namespaces_for(user: str) -> str:
-    """Why ``user`` cannot make a user namespace here, or "" when it can."""
+    """Why ``user`` cannot grade in a user namespace here, or "" when it can."""
     if os.geteuid() != 0 or not (shutil.which("runuser") and shutil.which("unshare")):
         return "needs root, runuser and unshare to act as an unprivileged grader"
-    probe = subprocess.run(unprivileged(["unshare", "--user", "--map-current-user", "--mount", "--net", "true"], user),
-                           capture_output=True, text=True)
-    return "" if probe.returncode == 0 else f"this kernel refuses unprivileged user namespaces: {probe.stderr[-300:]}"
+    probe = subprocess.run(unprivileged(["unshare", "--user", "--map-current-user", "--mount", "--net",
+                                         sys.executable, "-c", "import autograder.sandbox"], user),
+                           cwd=REPO, capture_output=True, text=True)
+    return "" if probe.returncode == 0 else (
+        f"{user} cannot run this Python in a user namespace (does the kernel refuse unprivileged user "
+        f"namespaces?): {probe.stderr[-300:]}")
 
 
 @pytest.fixture(scope="module", params=GRADERS, ids=[f"{a}-{u}" for a, u in GRADERS])
