@@ -24,7 +24,7 @@ ID ?= ps1_backprop
 SUBMISSIONS ?= submissions
 OUT ?= grades/$(ID).csv
 
-.PHONY: lab test setup data browser postgres release grade feedback bench clean help
+.PHONY: lab test setup data sandbox browser postgres release grade feedback bench clean help
 
 help:
 	@echo "make lab      set up and open the course in JupyterLab"
@@ -34,7 +34,7 @@ help:
 	@echo "make feedback ID=ps1_backprop   HTML feedback without hidden tests"
 	@echo "make bench    time every notebook and the grader against plain nbgrader"
 
-setup: $(STAMPS)/python data
+setup: $(STAMPS)/python data sandbox
 
 # The Python environment: torch first (the pinned CPU build), then everything else.
 $(STAMPS)/python: pyproject.toml
@@ -50,6 +50,16 @@ $(STAMPS)/wordnet:
 	elif [ -n "$(APT)" ] && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wordnet-base wordnet-sense-index >/dev/null; \
 	else echo "WordNet: apt-get is not available here; skipping (modules 1-2 and 4-8 do not need it)"; fi
+	@mkdir -p $(STAMPS) && touch $@
+
+# bubblewrap (Debian's bwrap, Flatpak's sandbox): the allow-listed file system of verified grading.
+# Without it grading still runs, and every CSV row says that the file system was not allow-listed.
+sandbox: $(STAMPS)/sandbox
+$(STAMPS)/sandbox:
+	@if command -v bwrap >/dev/null 2>&1; then echo "bubblewrap: $$(bwrap --version)"; \
+	elif [ -n "$(APT)" ] && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq bubblewrap >/dev/null; \
+	else echo "bubblewrap: not installable here; verified grading will say its file system is not allow-listed"; fi
 	@mkdir -p $(STAMPS) && touch $@
 
 # Headless Chromium for the browser tests (Debian's package; never a browser download).

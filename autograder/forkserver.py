@@ -1,17 +1,26 @@
-"""A grading worker that imports the heavy libraries once and forks a sandbox per submission.
+"""The zygote and the supervisor of each submission, inside the grading jail.
 
-Started by :mod:`autograder.verify` as ``python -m autograder.forkserver
-[--preload torch]``.  It reads one job per line on stdin (JSON), supervises the
-sandbox child (:func:`autograder.sandbox.run_child`) and answers one JSON line
-on stdout.
+Started by :mod:`autograder.verify` (through :mod:`autograder.jail`) as
+``python -m grader_sandbox.forkserver [--preload torch course_lib.wordnet_data:load]``.
+The *zygote* imports numpy, IPython (and what ``--preload`` names, calling
+``module:function`` entries once: data that every submission loads) once, and
+then never receives a job: it reads the two bytes ``go`` and a newline, forks, and waits.  The fork
+reads the job (one JSON line) from the same pipe, supervises the submission
+and writes one JSON answer line.  So every submission starts from a process
+that has held no other submission's data, and still costs no interpreter
+start-up.
 
-Supervision: every cell and every part has a wall-clock limit; a child that
-exceeds it, or dies (``os._exit``, a crash, the memory limit), is killed, and a new child is forked that skips the
-guilty cell (or records the guilty part as failed).  So an endless loop or
-``os._exit`` costs only what could not run.  The child leads its own process
-group and its own PID namespace (see :mod:`autograder.sandbox`), so killing the group ends every
-process the student started.  The submission as a whole has a
-deadline too.
+Supervision: every cell and every part has a wall-clock limit; the sandbox
+interrupts a cell itself (see :mod:`autograder.sandbox`), and a child that
+ignores the interrupt, or dies (``os._exit``, a crash, the memory limit), is
+killed, and a new child is forked that skips the guilty cell (or records the
+guilty part as failed).  Killing a child means killing the init of its PID
+namespace, which ends every process the submission started.  The submission as
+a whole has a deadline too.
+
+The event pipe is written by the submission's process, so nothing on it is
+trusted: lines and events are capped, unknown parts and trials are dropped,
+and the results are only passed on (the parent checks their headers).
 """
 
 from __future__ import annotations
@@ -24,6 +33,9 @@ import sys
 import time
 
 MAX_RESTARTS = 4
+GRACE_S = 3.0                 # after the sandbox's own interrupt, how long before the supervisor kills
+MAX_LINE = 4 << 20            # bytes in one event line
+MAX_EVENTS = 20000
 
 
 def _run_once(job: dict, state: dict) -> None:
@@ -37,17 +49,20 @@ def _run_once(job: dict, state: dict) -> None:
         os.close(rfd)
         run_child(child_job, wfd)
     os.close(wfd)
+    trials = {p["id"]: len(p["trials"]) for p in job["parts"]}
     stage, started = ("start", None), time.monotonic()
+    run = {"init": None, "events": 0, "isolated": False}
     buffer = b""
     ended = False
     deadline = state["deadline"]
     try:
         while True:
-            limit = job["cell_timeout"] if stage[0] in ("cell", "start", "visible") else job["part_timeout"]
+            limit = (job["cell_timeout"] if stage[0] in ("cell", "start", "visible") else job["part_timeout"]) + GRACE_S
             wait = min(started + limit, deadline) - time.monotonic()
             if wait <= 0:
-                why = "the time limit for the whole submission" if time.monotonic() >= deadline else f"{limit:g} s"
-                _stop(pid, job)
+                why = ("the time limit for the whole submission" if time.monotonic() >= deadline
+                       else f"{limit - GRACE_S:g} s, ignored the interrupt,")
+                _stop(pid, run["init"])
                 _blame(state, stage, f"ran past {why} and was stopped", "timeout")
                 return
             ready, _, _ = select.select([rfd], [], [], wait)
@@ -57,41 +72,73 @@ def _run_once(job: dict, state: dict) -> None:
             if not chunk:
                 break
             buffer += chunk
+            if b"\n" not in buffer and len(buffer) > MAX_LINE:
+                _stop(pid, run["init"])
+                _blame(state, stage, f"wrote more than {MAX_LINE >> 20} MiB in one result", "error")
+                return
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
+                run["events"] += 1
+                if len(line) > MAX_LINE or run["events"] > MAX_EVENTS:
+                    _stop(pid, run["init"])
+                    _blame(state, stage, "flooded the grader with output", "error")
+                    return
                 try:
                     ev = json.loads(line)
                 except ValueError:
                     continue
-                kind = ev.get("event")
-                if kind == "cell":
-                    stage, started = ("cell", ev["i"]), time.monotonic()
-                elif kind == "cell_error":
-                    state["cell_errors"][str(ev["i"])] = ev["error"]
-                elif kind == "part":
-                    stage, started = ("part", ev["id"]), time.monotonic()
-                    state["parts"][ev["id"]] = {"trials": {}}
-                elif kind == "result":
-                    state["parts"].setdefault(ev["id"], {"trials": {}})["trials"][str(ev["trial"])] = (
-                        {"npz": ev["npz"]} if "npz" in ev else {"error": ev["error"]})
-                elif kind == "visible_start":
-                    stage, started = ("visible", ev["id"]), time.monotonic()
-                elif kind == "visible":
-                    state["visible"][ev["id"]] = {"stdout": ev["stdout"], "error": ev["error"]}
-                elif kind == "isolation":
-                    state["isolation"] = ev["mode"]
-                elif kind == "fatal":
-                    state["notes"].append("grader error: " + ev["error"])
-                elif kind == "end":
-                    ended = True
+                if isinstance(ev, dict):
+                    stage, started = _event(ev, state, run, trials, stage, started)
+                    ended = ended or ev.get("event") == "end"
     finally:
         os.close(rfd)
-        _stop(pid, job)
+        _stop(pid, run["init"])
     if not ended:
         _blame(state, stage, "ended the process (os._exit, a crash, or the memory limit)", "crashed")
 
 
-def _stop(pid: int, job: dict) -> None:
+def _event(ev: dict, state: dict, run: dict, trials: dict, stage: tuple, started: float):
+    """Record one event; returns the (possibly new) stage and its start time."""
+    kind = ev.get("event")
+    now = time.monotonic()
+    try:
+        if kind == "init" and run["init"] is None and not run["isolated"]:
+            run["init"] = int(ev["pid"])
+        elif kind == "isolation" and not run["isolated"]:
+            run["isolated"] = True
+            state["isolation"] = str(ev["mode"])[:400]
+        elif kind == "cell":
+            return ("cell", int(ev["i"])), now
+        elif kind == "cell_error":
+            state["cell_errors"][str(int(ev["i"]))] = str(ev["error"])[:400]
+        elif kind == "cell_timeout":
+            state["interrupted"].add(int(ev["i"]))
+        elif kind == "part" and ev.get("id") in trials:
+            state["parts"][ev["id"]] = {"trials": {}}
+            return ("part", ev["id"]), now
+        elif kind == "result" and ev.get("id") in trials and stage == ("part", ev["id"]):
+            trial = int(ev["trial"])
+            if 0 <= trial < trials[ev["id"]]:
+                state["parts"][ev["id"]]["trials"][str(trial)] = (
+                    {"npz": str(ev["npz"])} if "npz" in ev else {"error": str(ev.get("error"))[:400]})
+        elif kind == "visible_start":
+            return ("visible", str(ev["id"])), now
+        elif kind == "visible" and stage == ("visible", ev.get("id")):
+            state["visible"][ev["id"]] = {"stdout": str(ev["stdout"])[-4000:], "error": str(ev["error"])[:400]}
+        elif kind == "fatal":
+            state["notes"].append("grader error: " + str(ev["error"])[:400])
+    except (KeyError, TypeError, ValueError):
+        pass
+    return stage, started
+
+
+def _stop(pid: int, init: int | None) -> None:
+    """Kill the submission's PID namespace (through its init), then the child that made it."""
+    for target in ([init] if init and init != pid else []):
+        try:
+            os.kill(target, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -124,8 +171,8 @@ def _blame(state: dict, stage: tuple, what: str, status: str) -> None:
 
 
 def supervise(job: dict) -> dict:
-    state = {"skip": set(), "parts": {}, "cell_errors": {}, "visible": {}, "notes": [], "status": "ok",
-             "isolation": "unknown", "deadline": time.monotonic() + job["submission_timeout"],
+    state = {"skip": set(), "parts": {}, "cell_errors": {}, "interrupted": set(), "visible": {}, "notes": [],
+             "status": "ok", "isolation": "unknown", "deadline": time.monotonic() + job["submission_timeout"],
              "fatal": False, "visible_done": False}
     for _ in range(MAX_RESTARTS + 1):
         before = (len(state["skip"]), len(state["parts"]), len(state["visible"]))
@@ -142,26 +189,56 @@ def supervise(job: dict) -> dict:
     for part in job["parts"]:
         state["parts"].setdefault(part["id"], {"trials": {}, "error": "the check never ran"})
     state["skip"] = sorted(state["skip"])
+    state["interrupted"] = sorted(state["interrupted"])
     del state["deadline"]
     return state
 
 
-def main() -> None:
-    preload = sys.argv[1:]
-    import numpy  # noqa: F401  (imported once, shared by every forked sandbox)
-    from IPython.core import inputtransformer2  # noqa: F401
+def _read_go() -> bool:
+    """Read exactly ``go`` and a newline from stdin, byte by byte: the job behind it is the fork's to read."""
+    data = b""
+    while not data.endswith(b"\n"):
+        byte = os.read(0, 1)
+        if not byte:
+            return False
+        data += byte
+    return data == b"go\n"
 
-    if "--preload" in preload:
-        for name in preload[preload.index("--preload") + 1:]:
-            __import__(name)
-    out = sys.stdout
-    sys.stdout = sys.stderr  # nothing but answers on the real stdout
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        job = json.loads(line)
-        out.write(json.dumps(supervise(job)) + "\n")
-        out.flush()
+
+def serve_one() -> None:
+    """In the fork: read one job, supervise it, answer one line; never returns."""
+    try:
+        line = os.fdopen(0, "rb").readline()   # buffered: the zygote reads nothing until this fork ends
+        answer = json.dumps(supervise(json.loads(line))) + "\n"
+        out = answer.encode()
+        while out:
+            out = out[os.write(1, out):]
+        os._exit(0)
+    except BaseException:  # noqa: BLE001  (the zygote answers for a supervisor that failed)
+        os._exit(3)
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    import numpy  # noqa: F401  (imported once, shared by every forked sandbox)
+    from IPython.core import interactiveshell  # noqa: F401
+
+    if "--preload" in args:   # "module" is imported; "module:function" is also called once (warm data)
+        import importlib
+
+        for name in args[args.index("--preload") + 1:]:
+            module, _, function = name.partition(":")
+            loaded = importlib.import_module(module)
+            if function:
+                getattr(loaded, function)()
+    sys.stdout = sys.stderr  # nothing but answers on the real stdout (fd 1)
+    while _read_go():
+        pid = os.fork()
+        if pid == 0:
+            serve_one()
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            os.write(1, b'{"error": "the grading supervisor failed"}\n')
 
 
 if __name__ == "__main__":

@@ -12,9 +12,11 @@ not what the student's kernel says: the grader
    (``expected(inputs)``) and compares (``compare``).
 
 Each assignment with verified checks has a module ``autograder/specs/<ID>.py``
-defining ``PARTS`` (a list of :class:`Part`) and ``BLOCKED`` (the course_lib
-modules a student may not import while graded: the references being graded),
-and optionally ``PRELOAD`` (modules the worker imports once before forking)
+defining ``PARTS`` (a list of :class:`Part`) and ``GRADED`` (what a student may
+not reach while graded: the graded functions and every re-implementation of
+them, stubbed out of the jail's files by :mod:`autograder.strip`),
+and optionally ``PRELOAD`` (modules the worker imports once before forking;
+``"module:function"`` also calls the function once, e.g. to load WordNet)
 and ``prepare()`` (run by the trusted parent before grading, e.g. to build a
 data cache that the read-only sandbox will read).
 """
@@ -42,6 +44,8 @@ class Part:
     expected:   inputs -> dict of arrays, the reference answer, computed in the parent
     atol, rtol: tolerances of the default comparison
     trials:     how many independent input draws; every one must pass
+    exact:      an exact answer (a multiple-choice letter, a count): a wrong one is
+                reported as wrong, never with how far it is from the answer
     """
 
     test_id: str
@@ -53,10 +57,21 @@ class Part:
     rtol: float = 1e-5
     trials: int = 3
     needs: tuple[str, ...] = field(default_factory=tuple)
+    exact: bool = False
+
+
+# The dtype policy: numpy's float64 is what the notebooks use; a result in a lower precision
+# (float32, e.g. from torch's default) is accepted within that precision's tolerance.
+LOW_PRECISION_RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float16): 1e-2}
 
 
 def compare(part: Part, got: Arrays, want: Arrays) -> str:
-    """'' when ``got`` matches ``want``; otherwise a message saying what differs."""
+    """'' when ``got`` matches ``want``; otherwise a message saying what differs.
+
+    Float64 results must match within the part's ``atol``/``rtol``; a float32 or
+    float16 result within its own precision (``LOW_PRECISION_RTOL``, relative to
+    the largest expected value).  Exact parts say only that the answer is wrong.
+    """
     for key, expected in want.items():
         if key not in got:
             return f"{part.solution_id}: no value for {key!r} came back"
@@ -66,13 +81,22 @@ def compare(part: Part, got: Arrays, want: Arrays) -> str:
             return f"{part.solution_id}: {key} has dtype {actual.dtype}, expected numbers"
         if actual.shape != expected.shape:
             return f"{part.solution_id}: {key} has shape {actual.shape}, expected {expected.shape}"
+        low = LOW_PRECISION_RTOL.get(actual.dtype)
         actual = actual.astype(float)
-        if not np.all(np.isfinite(actual)):
+        if not np.all(np.isfinite(actual)) and not np.array_equal(actual, expected, equal_nan=True):
             return f"{part.solution_id}: {key} contains NaN or inf"
+        atol, rtol = part.atol, part.rtol
+        if low is not None and not part.exact:
+            scale = float(np.max(np.abs(expected), initial=0.0))
+            atol, rtol = max(atol, low * (1.0 + scale)), max(rtol, low)
         diff = np.abs(actual - expected)
-        if np.any(diff > part.atol + part.rtol * np.abs(expected)):
+        if np.any(diff > atol + rtol * np.abs(expected)):
+            if part.exact:
+                return f"{part.solution_id}: {key} is not the right answer"
+            note = (f"; your result is {got[key].dtype}: compute in float64 for full precision"
+                    if low is not None else "")
             return (f"{part.solution_id}: {key} differs from the reference by up to {float(diff.max()):.3g} "
-                    f"(atol={part.atol:g}, rtol={part.rtol:g})")
+                    f"(atol={atol:g}, rtol={rtol:g}){note}")
     return ""
 
 

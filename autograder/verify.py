@@ -1,13 +1,14 @@
-"""Verified grading: scores computed outside the student's kernel.
+"""Verified grading, in the grader's own process: scores computed outside the student's kernel.
 
 The trusted parent (this module) reads each submission as plain JSON, builds
 the program to run (the student's solution and free cells; locked cells from
 the instructor's source; test cells left out), draws the inputs of every part
-(:mod:`autograder.parts`), sends both to a pre-imported worker
-(:mod:`autograder.forkserver`) that runs them in a sandbox, and compares what
-comes back with ``course_lib``'s reference.  The student's process never sees
-a hidden test, an expected value, another submission or the gradebook, and
-nothing it does can change how the parent compares.
+(:mod:`autograder.parts`) and computes their reference outputs once per batch,
+sends program and inputs to a zygote in the grading jail (:mod:`autograder.jail`,
+:mod:`autograder.forkserver`) that runs them in a fresh sandbox, checks every
+header of what comes back and compares it with the reference.  The student's
+process never sees a hidden test, an expected value, another submission or the
+gradebook, and nothing it does can change how the parent compares.
 
 Results go into the nbgrader gradebook (``Grade.auto_score`` of each test
 cell) and into an "autograded" notebook per student: the submission with the
@@ -21,10 +22,9 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import subprocess
-import sys
 import threading
+import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,7 +34,7 @@ import nbformat
 import numpy as np
 from nbformat.v4 import new_output
 
-from .config import REPO, SOURCE_DIR
+from .config import SOURCE_DIR
 from .parts import compare
 from .sandbox import FULL_ISOLATION
 
@@ -93,27 +93,29 @@ def source_info(assignment_id: str) -> SourceInfo:
     return SourceInfo(path.stem, locked, order, points, visible, manual)
 
 
-def program_cells(nb, info: SourceInfo) -> list[str]:
-    """The code to run for a submission, in the submission's order.
+def program_cells(nb, info: SourceInfo) -> list[tuple[str, str]]:
+    """(label, source) of the code to run for a submission, in the submission's order.
 
     Solution cells and the student's own cells as submitted; locked cells as
     in the instructor's source (edits undone; deleted ones put back first);
-    test cells left out (the checks replace them).
+    test cells left out (the checks replace them).  The label names the cell
+    in messages: "cell 7 (backprop)" is the notebook's 7th cell, grade id backprop.
     """
     cells, seen = [], set()
-    for cell in nb.cells:
+    for n, cell in enumerate(nb.cells, start=1):
         if cell.get("cell_type") != "code":
             continue
         meta = nbgrader_meta(cell)
         gid = meta.get("grade_id")
         if gid in info.points or (meta.get("grade") and not meta.get("solution")):
             continue
+        label = f"cell {n}" + (f" ({gid})" if gid else "")
         if gid in info.locked:
-            cells.append(info.locked[gid])
+            cells.append((label, info.locked[gid]))
             seen.add(gid)
         else:
-            cells.append(cell.get("source", ""))
-    missing = [info.locked[g] for g in info.locked_order if g not in seen]
+            cells.append((label, cell.get("source", "")))
+    missing = [(f"restored cell ({g})", info.locked[g]) for g in info.locked_order if g not in seen]
     return missing + cells
 
 
@@ -123,9 +125,56 @@ def _npz(arrays: dict) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def _unnpz(blob: str) -> dict:
-    with np.load(io.BytesIO(base64.b64decode(blob)), allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
+class BadResult(ValueError):
+    """A result from the sandbox that is not what the part expects (shape, type, size, format)."""
+
+
+MAX_RESULT_BYTES = 64 << 20
+
+
+def load_result(blob: str, want: dict) -> dict:
+    """The arrays of one result, each header checked against ``want`` before a byte is loaded.
+
+    The blob comes from the student's process: an uncompressed ``.npz`` whose
+    members are exactly arrays of numbers with the expected shapes, no bigger
+    than those shapes need.  Anything else raises :class:`BadResult`.
+    """
+    if len(blob) > MAX_RESULT_BYTES * 4 // 3 + 4:
+        raise BadResult("the result is larger than any answer could be")
+    try:
+        raw = base64.b64decode(blob, validate=True)
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+    except (ValueError, zipfile.BadZipFile) as exc:
+        raise BadResult(f"unreadable result ({exc})") from None
+    out = {}
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > len(want):
+            raise BadResult(f"{len(infos)} values came back, expected {len(want)}")
+        for info in infos:
+            key = info.filename[:-4] if info.filename.endswith(".npy") else None
+            if key not in want or key in out:
+                raise BadResult(f"unexpected value {info.filename!r}")
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise BadResult(f"{key}: compressed result")
+            shape = np.shape(want[key])
+            if info.file_size > int(np.prod(shape, dtype=np.int64)) * 16 + 4096:
+                raise BadResult(f"{key}: {info.file_size} bytes, far more than shape {shape} needs")
+            with archive.open(info) as f:
+                try:
+                    version = np.lib.format.read_magic(f)
+                    header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                              else np.lib.format.read_array_header_2_0)
+                    got_shape, _, dtype = header(f)
+                except ValueError as exc:
+                    raise BadResult(f"{key}: unreadable array ({exc})") from None
+                if dtype.hasobject or dtype.kind not in "biuf":
+                    raise BadResult(f"{key} has dtype {dtype}, expected numbers")
+                if tuple(got_shape) != tuple(shape):
+                    raise BadResult(f"{key} has shape {tuple(got_shape)}, expected {tuple(shape)}")
+            with archive.open(info) as f:
+                out[key] = np.lib.format.read_array(f, allow_pickle=False)
+    return out
 
 
 def draw_inputs(spec, seed: int) -> dict:
@@ -138,32 +187,51 @@ def draw_inputs(spec, seed: int) -> dict:
     return drawn
 
 
-class Worker:
-    """One forkserver process, used by one thread at a time."""
+MAX_ANSWER_BYTES = 256 << 20
 
-    def __init__(self, preload: tuple[str, ...]):
-        cmd = [sys.executable, "-m", "autograder.forkserver"]
-        if preload:
-            cmd += ["--preload", *preload]
-        env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                   MPLBACKEND="Agg", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-        self.cmd, self.env = cmd, env
+
+class Zygote:
+    """The grader's handle on one jailed zygote (:mod:`autograder.jail`, :mod:`autograder.forkserver`),
+    used by one thread at a time."""
+
+    def __init__(self, jail, log: Path):
+        self.jail, self.log = jail, log
         self.proc = None
+
+    def _start(self):
+        j = self.jail
+        with open(self.log, "ab") as log:   # the jail's own errors (bwrap, the zygote), never a student's output
+            self.proc = subprocess.Popen(j.argv, env=j.env, cwd=j.cwd, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=log)
 
     def ask(self, job: dict, timeout: float) -> dict:
         if self.proc is None or self.proc.poll() is not None:
-            self.proc = subprocess.Popen(self.cmd, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.DEVNULL, text=True, cwd=REPO)
-        self.proc.stdin.write(json.dumps(job) + "\n")
-        self.proc.stdin.flush()
+            self._start()
+        try:
+            self.proc.stdin.write(b"go\n" + json.dumps(job).encode() + b"\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            self.close()
+            raise RuntimeError("the grading jail did not start (is bubblewrap allowed to make namespaces here?)")
         answer = {}
-        reader = threading.Thread(target=lambda: answer.setdefault("line", self.proc.stdout.readline()))
+        reader = threading.Thread(target=lambda: answer.setdefault(
+            "line", self.proc.stdout.readline(MAX_ANSWER_BYTES)))
         reader.start()
         reader.join(timeout)
-        if reader.is_alive() or not answer.get("line"):
+        if reader.is_alive() or not answer.get("line", b"").endswith(b"\n"):
             self.close()
-            raise RuntimeError("the grading worker stopped answering")
-        return json.loads(answer["line"])
+            raise RuntimeError("the grading jail stopped answering" + self._last_error())
+        state = json.loads(answer["line"])
+        if "error" in state:
+            raise RuntimeError(state["error"])
+        return state
+
+    def _last_error(self) -> str:
+        try:
+            lines = [x for x in self.log.read_text(errors="replace").splitlines() if x.strip()]
+        except OSError:
+            return ""
+        return f" ({lines[-1][-300:]})" if lines else ""
 
     def close(self):
         if self.proc is not None:
@@ -185,30 +253,49 @@ class Verified:
     notes: list
 
 
-def grade_one(nb, student: str, assignment_id: str, spec, info: SourceInfo, inputs: dict,
-              worker: Worker, limits: dict, slot: int, workdir: Path) -> Verified:
+# Whole modules a submission may not import while graded (the graded functions of course_lib and
+# of third-party packages are stubbed out of the jail's files instead: autograder/strip.py).
+BLOCKED_MODULES = ("autograder", "nbgrader")
+
+
+def expected_outputs(spec, inputs: dict) -> dict:
+    """{test_id: [reference outputs of each trial]}: computed once per batch, in one thread."""
+    return {p.test_id: [p.expected(x) for x in inputs[p.test_id]] for p in spec.PARTS}
+
+
+def _cell_notes(state: dict, cells: list) -> list[str]:
+    """What went wrong in the submission's own cells, named by cell."""
+    label = lambda i: cells[int(i)][0] if 0 <= int(i) < len(cells) else f"cell {i}"  # noqa: E731
+    notes = [f"{label(i)} ran past the cell time limit and was interrupted" for i in state.get("interrupted", [])]
+    errors = sorted(state["cell_errors"].items(), key=lambda kv: int(kv[0]))
+    blocked = [e for _, e in errors if "is not available while" in e]
+    if blocked:
+        notes.append(blocked[0].splitlines()[-1])
+    others = [f"{label(i)}: {e.splitlines()[-1]}" for i, e in errors if "is not available while" not in e]
+    if others:
+        notes.append("error in " + others[0] + (f" (and {len(others) - 1} more)" if len(others) > 1 else ""))
+    return notes
+
+
+def grade_one(nb, student: str, assignment_id: str, spec, info: SourceInfo, inputs: dict, expected: dict,
+              zygote: Zygote, limits: dict) -> Verified:
     parts = [{"id": p.test_id, "call": p.call, "trials": [_npz(x) for x in inputs[p.test_id]]} for p in spec.PARTS]
-    hide = [str(limits["work_dir"]), str(SOURCE_DIR), str(REPO / "tests"), str(REPO / "autograder"),
-            str(REPO / ".git"), str(REPO / "course_lib" / "__pycache__")]
-    for mod in spec.BLOCKED:
-        hide.append(str(REPO / (mod.replace(".", "/") + ".py")))
-    workdir.mkdir(parents=True, exist_ok=True)
-    os.chmod(workdir, 0o777)
+    cells = program_cells(nb, info)
     job = {
-        "assignment_id": assignment_id, "cells": program_cells(nb, info), "parts": parts,
+        "assignment_id": assignment_id, "cells": [src for _, src in cells], "parts": parts,
         "visible_tests": [{"id": tid, "source": src} for tid, src in info.visible.items()],
-        "blocked": list(spec.BLOCKED), "hide": hide, "workdir": str(workdir),
+        "blocked": list(BLOCKED_MODULES), "scratch": zygote.jail.scratch, "drop_to": zygote.jail.drop_to,
         "memory_mb": limits["memory_mb"], "cpu_s": int(limits["submission_timeout"]) + 5,
         "cell_timeout": limits["cell_timeout"], "part_timeout": limits["part_timeout"],
         "submission_timeout": limits["submission_timeout"],
     }
-    state = worker.ask(job, timeout=limits["submission_timeout"] * 2 + 60)
+    state = zygote.ask(job, timeout=limits["submission_timeout"] * 2 + 60)
     part_scores, part_messages = {}, {}
     for part in spec.PARTS:
         got = state["parts"].get(part.test_id, {})
         message = got.get("error", "")
         if not message:
-            for t, trial_inputs in enumerate(inputs[part.test_id]):
+            for t, want in enumerate(expected[part.test_id]):
                 result = got.get("trials", {}).get(str(t))
                 if result is None:
                     message = f"{part.solution_id}: the check did not finish"
@@ -216,40 +303,46 @@ def grade_one(nb, student: str, assignment_id: str, spec, info: SourceInfo, inpu
                     message = f"{part.solution_id}: {result['error']}"
                 else:
                     try:
-                        message = compare(part, _unnpz(result["npz"]), part.expected(trial_inputs))
-                    except (ValueError, OSError) as exc:
-                        message = f"{part.solution_id}: unreadable result ({exc})"
+                        message = compare(part, load_result(result["npz"], want), want)
+                    except BadResult as exc:
+                        message = f"{part.solution_id}: {exc}"
                 if message:
+                    message += f" (trial {t + 1} of {len(expected[part.test_id])})" if len(expected[part.test_id]) > 1 else ""
                     break
         points = info.points.get(part.test_id, 0.0)
         part_scores[part.test_id] = (0.0 if message else points, points)
         part_messages[part.test_id] = message
     score = sum(s for s, _ in part_scores.values())
     max_score = sum(info.points.values()) + sum(info.manual.values())
-    notes = list(state["notes"])
-    blocked_msgs = [e for e in state["cell_errors"].values() if "is not available while" in e]
-    if blocked_msgs:
-        notes.append(blocked_msgs[0].splitlines()[-1])
+    notes = list(state["notes"]) + _cell_notes(state, cells)
     failed = [m for m in part_messages.values() if m]
     if info.manual:
         notes.append(f"{sum(info.manual.values()):g} point(s) are graded by hand")
-    message = "; ".join(notes + failed[:2])
-    if state["isolation"] not in FULL_ISOLATION:
-        message = (message + "; " if message else "") + f"isolation: {state['isolation']}"
-    return Verified(student, score, max_score, state["status"], message[:1000], part_scores, part_messages,
+    shown = failed[:3] + ([f"and {len(failed) - 3} more failing part(s)"] if len(failed) > 3 else [])
+    message = "; ".join(notes + shown)
+    isolation = state["isolation"] if state["isolation"] not in FULL_ISOLATION else ""
+    if zygote.jail.note:
+        isolation = (isolation + "; " if isolation else "") + zygote.jail.note
+    if isolation:
+        message = (message + "; " if message else "") + f"isolation: {isolation}"
+    return Verified(student, score, max_score, state["status"], message[:2000], part_scores, part_messages,
                     state["visible"], notes)
 
 
 def run_batch(assignment_id: str, spec, notebooks: dict, *, jobs: int, seed: int, limits: dict,
               tmp: Path, progress) -> dict:
     """Grade {student: notebook} in parallel; returns {student: Verified or Exception}."""
+    from .jail import build
+
     info = source_info(assignment_id)
     if hasattr(spec, "prepare"):  # e.g. build a data cache the read-only sandbox will need
         spec.prepare()
     inputs = draw_inputs(spec, seed)
+    expected = expected_outputs(spec, inputs)
     preload = tuple(getattr(spec, "PRELOAD", ()))
     slots = list(range(max(1, jobs)))
-    workers = {slot: Worker(preload) for slot in slots}
+    zygotes = {slot: Zygote(build(assignment_id, spec, tmp / f"jail{slot}", preload), tmp / f"jail{slot}.log")
+               for slot in slots}
     free = list(slots)
     lock = threading.Lock()
 
@@ -257,9 +350,9 @@ def run_batch(assignment_id: str, spec, notebooks: dict, *, jobs: int, seed: int
         with lock:
             slot = free.pop()
         try:
-            return grade_one(notebooks[student], student, assignment_id, spec, info, inputs, workers[slot],
-                             limits, slot, tmp / f"slot{slot}" / student)
-        except Exception as exc:  # a worker failure costs this student only
+            return grade_one(notebooks[student], student, assignment_id, spec, info, inputs, expected,
+                             zygotes[slot], limits)
+        except Exception as exc:  # a jail failure costs this student only
             return exc
         finally:
             with lock:
@@ -270,8 +363,8 @@ def run_batch(assignment_id: str, spec, notebooks: dict, *, jobs: int, seed: int
         with ThreadPoolExecutor(max_workers=len(slots)) as pool:
             results = dict(zip(notebooks, pool.map(task, list(notebooks))))
     finally:
-        for w in workers.values():
-            w.close()
+        for zygote in zygotes.values():
+            zygote.close()
     return results
 
 

@@ -143,6 +143,10 @@ def grading_ratio(assignment: str, n_students: int = 21) -> str:
 
 
 def main() -> None:
+    if "--grading" in sys.argv[1:]:      # only the grader against plain nbgrader
+        for assignment in ("ps1_backprop", "ps5_rnn_bptt"):
+            print(grading_ratio(assignment), flush=True)
+        return
     table, over = notebook_table()
     write_into_readme(table)
     print()

@@ -143,3 +143,224 @@ try:
 except MemoryError as exc:
     print("MemoryError", exc)
 '''
+
+
+# --- Attacks on the jail (tests/test_jail.py) --------------------------------------------------------
+
+
+def copy_classmate(assignment_id: str) -> str:
+    """Walk every folder the environment and the working directories name (and /), exec a solved notebook."""
+    return f'''
+import json, os
+_roots = ["/", os.getcwd()]
+for _value in os.environ.values():
+    for _token in _value.replace(":", " ").split():
+        _roots.append(_token.split("=", 1)[-1])
+_copied = []
+for _root in _roots:
+    if not os.path.isdir(_root):
+        continue
+    for _d, _dirs, _files in os.walk(_root):
+        if _d.startswith(("/proc", "/sys", "/usr")):
+            _dirs[:] = []
+            continue
+        if "{assignment_id}.ipynb" not in _files:
+            continue
+        try:
+            _nb = json.load(open(os.path.join(_d, "{assignment_id}.ipynb")))
+        except Exception:
+            continue
+        for _cell in _nb.get("cells", []):
+            _src = "".join(_cell.get("source", ""))
+            if _cell.get("metadata", {{}}).get("nbgrader", {{}}).get("solution") and "NotImplementedError" not in _src:
+                try:
+                    exec(_src, globals())
+                    _copied.append(_d)
+                except Exception:
+                    pass
+'''
+
+
+def load_other_copies(module_stems: list[str], functions: list[str]) -> str:
+    """Find every file on disk that could hold a reference (sources and bytecode) and load the graded names."""
+    return f'''
+import importlib.machinery, importlib.util, os
+_n = 0
+for _d, _dirs, _files in os.walk("/"):
+    if _d.startswith(("/proc", "/sys", "/usr/share", "/usr/include", "/usr/lib/google-cloud-sdk")):
+        _dirs[:] = []   # (no Python package lives there; this machine's SDK alone has 100k files)
+        continue
+    for _f in _files:
+        _stem = _f.split(".")[0]
+        if _stem not in {module_stems!r} or not (_f.endswith(".py") or _f.endswith(".pyc")):
+            continue
+        _path = os.path.join(_d, _f)
+        _n += 1
+        try:
+            _loader = (importlib.machinery.SourcelessFileLoader if _f.endswith(".pyc")
+                       else importlib.machinery.SourceFileLoader)(f"my_helpers_{{_n}}", _path)
+            _spec = importlib.util.spec_from_file_location(f"my_helpers_{{_n}}", _path, loader=_loader)
+            _mod = importlib.util.module_from_spec(_spec)
+            _spec.loader.exec_module(_mod)
+        except BaseException:
+            continue
+        for _name in {functions!r}:
+            if hasattr(_mod, _name):
+                globals()[_name] = getattr(_mod, _name)
+'''
+
+
+def scan_memory(functions: list[str]) -> str:
+    """Look for other students' code in this process's memory: /proc/self/mem, and every live string."""
+    return f'''
+import gc, re
+_found = []
+try:
+    with open("/proc/self/maps") as _maps, open("/proc/self/mem", "rb", 0) as _mem:
+        for _line in _maps:
+            _lo, _hi = (int(x, 16) for x in _line.split()[0].split("-"))
+            if "rw" not in _line.split()[1] or _hi - _lo > 1 << 28:
+                continue
+            try:
+                _mem.seek(_lo)
+                _found.append(_mem.read(_hi - _lo).decode("latin-1"))
+            except OSError:
+                pass
+except OSError as _exc:
+    print("no /proc:", _exc)
+import time as _time
+_until = _time.time() + 5            # a budget: WordNet's millions of objects take long to walk
+for _obj in gc.get_objects():
+    if _time.time() > _until:
+        break
+    if _obj is _found:
+        continue
+    for _value in (_obj.values() if isinstance(_obj, dict) else _obj if isinstance(_obj, (list, tuple)) else ()):
+        if isinstance(_value, str) and "def " in _value and "NotImplementedError" not in _value:
+            _found.append(_value)
+for _text in _found:
+    for _name in {functions!r}:
+        for _m in re.finditer(r"\\ndef " + _name + r"\\(", "\\n" + _text):
+            _src = _text[_m.start():_m.start() + 4000]
+            try:
+                exec(_src.split("\\n\\n\\n")[0], globals())
+            except Exception:
+                pass
+'''
+
+
+def forge_results(part_ids: list[str]) -> str:
+    """From a thread, flood every file descriptor with forged results: a deflated 256 MiB array, a stored one
+    whose header declares 8 GiB."""
+    return f'''
+import base64, io, json, os, threading, time, zipfile, zlib
+import numpy as np
+_header = io.BytesIO()
+np.lib.format.write_array_header_2_0(_header, {{"descr": "<f8", "fortran_order": False, "shape": (1 << 25,)}})
+_buf = io.BytesIO()
+with zipfile.ZipFile(_buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as _z:
+    with _z.open("y.npy", "w", force_zip64=True) as _f:
+        _f.write(_header.getvalue())
+        _zeros = bytes(1 << 20)
+        for _ in range(256):
+            _f.write(_zeros)
+_deflated = base64.b64encode(_buf.getvalue()).decode()
+_header = io.BytesIO()
+np.lib.format.write_array_header_2_0(_header, {{"descr": "<f8", "fortran_order": False, "shape": (1 << 30,)}})
+_buf = io.BytesIO()
+with zipfile.ZipFile(_buf, "w") as _z:
+    _z.writestr("y.npy", _header.getvalue() + bytes(64))
+_stored = base64.b64encode(_buf.getvalue()).decode()
+_lines = []
+for _pid in {part_ids!r}:
+    _lines.append(json.dumps({{"event": "part", "id": _pid}}))
+    for _t in range(8):
+        _lines.append(json.dumps({{"event": "result", "id": _pid, "trial": _t, "npz": (_deflated, _stored)[_t % 2]}}))
+_forged = ("\\n".join(_lines) + "\\n").encode()
+def _flood():
+    _end = time.time() + 4
+    while time.time() < _end:
+        for _fd in range(3, 40):
+            try:
+                os.write(_fd, _forged)
+            except OSError:
+                pass
+        time.sleep(0.05)
+threading.Thread(target=_flood, daemon=True).start()
+'''
+
+
+def flood_one_line() -> str:
+    """A single event line of 100 MB without a newline."""
+    return '''
+import os
+_junk = b"x" * (100 << 20)
+for _fd in range(3, 40):
+    try:
+        os.write(_fd, _junk)
+    except OSError:
+        pass
+'''
+
+
+def escape(marker: str) -> str:
+    """Processes that try to outlive the submission: a new session, a double-forked daemon, a fork bomb."""
+    return f'''
+import os, subprocess, sys, time
+_sleeper = [sys.executable, "-c", "import time; time.sleep(600)  # {marker}"]
+subprocess.Popen(_sleeper, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv(sys.executable, _sleeper)
+    os._exit(0)
+_forks = 0
+try:
+    for _ in range(300):
+        if os.fork() == 0:
+            time.sleep(600)
+            os._exit(0)
+        _forks += 1
+except OSError:
+    pass
+'''
+
+
+def close_pipes_and_sleep() -> str:
+    """Leave the session, close every descriptor (the event pipe included) and sleep."""
+    return '''
+import os, time
+try:
+    os.setsid()
+except OSError:
+    pass
+for _fd in range(3, 256):
+    try:
+        os.close(_fd)
+    except OSError:
+        pass
+time.sleep(600)
+'''
+
+
+def as_float32(functions: list[str]) -> str:
+    """Wrap each graded function so that every array it returns is float32 (e.g. a torch habit)."""
+    return f'''
+import functools
+import numpy as np
+def _f32(value):
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" or isinstance(value, float):
+        return np.asarray(value, dtype=np.float32)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_f32(v) for v in value)
+    if isinstance(value, dict):
+        return {{k: _f32(v) for k, v in value.items()}}
+    return value
+def _wrap(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return _f32(fn(*args, **kwargs))
+    return wrapper
+for _name in {functions!r}:
+    globals()[_name] = _wrap(globals()[_name])
+'''

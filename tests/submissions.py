@@ -6,10 +6,12 @@ notebook as nbgrader would collect it from a student.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 from autograder.config import RELEASE_DIR, SOURCE_DIR
 
@@ -125,3 +127,12 @@ def hostile_batch(root: Path, assignment_id: str) -> dict[str, str]:
         "s09_stripped_metadata": "test cells emptied and their nbgrader metadata stripped",
         "s10_missing": "no notebook at all",
     }
+
+
+def through_npz(arrays: dict) -> dict:
+    """Arrays as the sandbox receives them (and sends them back): saved and loaded as .npz, without pickles."""
+    buf = io.BytesIO()
+    np.savez(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    buf.seek(0)
+    with np.load(buf, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}

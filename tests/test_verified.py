@@ -57,7 +57,7 @@ def digest(paths):
 
 def build_batch(root, A):
     functions = solution_ids(A)
-    blocked = list(spec_of(A).BLOCKED)
+    blocked = [m for m in spec_of(A).GRADED if m.startswith("course_lib")]
     blocked_files = [str(REPO / (m.replace(".", "/") + ".py")) for m in blocked]
     first = functions[0]
     wrong = lambda: plausibly_wrong(A)  # noqa: E731
@@ -205,7 +205,10 @@ def test_memory_cap(graded):
 @pytest.mark.parametrize("student", ["patch_comparisons", "patch_course_objects", "ipython_tricks",
                                      "deleted_tests", "stripped_metadata"])
 def test_attacks_on_a_wrong_solution_earn_nothing_extra(graded, student):
-    assert score(graded, student) == score(graded, "wrong"), graded["rows"][student]
+    if student == "ipython_tricks":   # cells run in a real IPython shell: its input transformers hurt only itself
+        assert score(graded, student) <= score(graded, "wrong"), graded["rows"][student]
+    else:
+        assert score(graded, student) == score(graded, "wrong"), graded["rows"][student]
 
 
 @pytest.mark.parametrize("student", ["always_equal", "edited_tests", "read_write_outside", "call_reference"])

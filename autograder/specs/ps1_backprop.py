@@ -5,16 +5,28 @@ import numpy as np
 import course_lib.backprop as ref
 from autograder.parts import Part
 
-# The student implements these references: they are not importable while grading.
-BLOCKED = ("course_lib.backprop", "course_lib.gradcheck")
+# What this assignment grades, and every re-implementation of it a submission could reach: stubbed out
+# of the library the sandbox sees (autograder/strip.py); everything else stays importable.
+# Siblings: activation_backward(1, (z, "sigmoid")) is σ′; weight_gradient, bias_gradient and hidden_delta are
+# BP2-BP4 (affine_backward, backprop); quadratic_cost is C and ∇ₐC (output_delta, backprop); forward is
+# backprop's forward pass; MLP.loss_and_grads is backprop; numerical_gradient_array(f, x, 1.0) is
+# numerical_gradient.  sigmoid, tanh, relu, init_params and rel_error stay (check_gradient refuses: it
+# calls numerical_gradient).
+GRADED = {
+    "course_lib.backprop": ("sigmoid_prime", "activation_backward", "affine_forward", "affine_backward",
+                            "quadratic_cost", "output_delta", "hidden_delta", "bias_gradient", "weight_gradient",
+                            "forward", "backprop", "MLP"),
+    "course_lib.gradcheck": ("numerical_gradient", "numerical_gradient_array"),
+}
 
 
 def _shape(rng, low=1, high=7, n=2):
     return tuple(int(v) for v in rng.integers(low, high, size=n))
 
 
-def _layer(rng):
-    N, n_in, n_out = _shape(rng, n=3)
+def _layer(rng, trial):
+    # trial 0 is a batch of N >= 2 rows, where a sum over the batch and a mean differ
+    N, n_in, n_out = (int(v) for v in rng.integers([2 if trial == 0 else 1, 1, 1], 7))
     return {"a": rng.normal(size=(N, n_in)), "W": rng.normal(size=(n_out, n_in)),
             "b": rng.normal(size=n_out), "dz": rng.normal(size=(N, n_out))}
 
@@ -23,7 +35,7 @@ def _network(rng, trial):
     # trials 0 and 1 always have a hidden layer (BP2 must be exercised); later ones may have none
     n_sizes = 3 + trial % 2 if trial < 2 else int(rng.integers(2, 5))
     sizes = [int(s) for s in rng.integers(1, 6, size=n_sizes)]
-    N = int(rng.integers(1, 6))
+    N = int(rng.integers(2 if trial < 2 else 1, 6))   # trials 0 and 1: a batch (C is a mean over N >= 2)
     weights, biases = ref.init_params(sizes, seed=int(rng.integers(1 << 30)))
     inputs = {"L": np.array(len(weights)), "x": rng.normal(size=(N, sizes[0])),
               "y": rng.uniform(size=(N, sizes[-1]))}
@@ -42,10 +54,23 @@ def _backprop_expected(inp):
     return out
 
 
-def _output_delta_inputs(rng):
-    N, k = _shape(rng)
+def _output_delta_inputs(rng, trial):
+    N, k = (int(v) for v in rng.integers([2 if trial == 0 else 1, 1], 7))   # trial 0: N >= 2 (the 1/N shows)
     z = rng.normal(size=(N, k))
     return {"a_L": ref.sigmoid(z), "y": rng.uniform(size=(N, k)), "z": z}
+
+
+def _gradient_inputs(rng, trial):
+    """x of 1 to 3 dimensions; in trial 0 one entry is 0, where f = sum(sin(x) x) has gradient 0 but f'' = 2.
+
+    A centred difference with h in 1e-6..1e-4 is within ~1e-8 of the gradient (truncation h^2 |f'''| / 6,
+    rounding ~1e-16 |f| / h); a forward difference is off by h f'' / 2 = 1e-5 at that entry, far above
+    atol = rtol = 1e-7.
+    """
+    x = rng.normal(size=_shape(rng, 1, 5, int(rng.integers(1, 4))))
+    if trial == 0:
+        x.flat[int(rng.integers(x.size))] = 0.0
+    return {"x": x}
 
 
 PARTS = [
@@ -55,17 +80,17 @@ PARTS = [
          expected=lambda inp: {"y": ref.sigmoid_prime(inp["z"])}, atol=1e-9),
     Part("test_affine_forward", "affine_forward",
          call='outputs = {"z": affine_forward(inputs["a"], inputs["W"], inputs["b"])[0]}',
-         make_inputs=lambda rng, t: _layer(rng),
+         make_inputs=_layer,
          expected=lambda inp: {"z": ref.affine_forward(inp["a"], inp["W"], inp["b"])[0]}, atol=1e-9),
     Part("test_affine_backward", "affine_backward",
          call=('da, dW, db = affine_backward(inputs["dz"], (inputs["a"], inputs["W"], inputs["b"]))\n'
                'outputs = {"da": da, "dW": dW, "db": db}'),
-         make_inputs=lambda rng, t: _layer(rng),
+         make_inputs=_layer,
          expected=lambda inp: dict(zip(("da", "dW", "db"), ref.affine_backward(
              inp["dz"], ref.affine_forward(inp["a"], inp["W"], inp["b"])[1]))), atol=1e-9),
     Part("test_output_delta", "output_delta",
          call='outputs = {"delta": output_delta(inputs["a_L"], inputs["y"], inputs["z"])}',
-         make_inputs=lambda rng, t: _output_delta_inputs(rng),
+         make_inputs=_output_delta_inputs,
          expected=lambda inp: {"delta": ref.output_delta(ref.quadratic_cost(inp["a_L"], inp["y"])[1], inp["z"], "sigmoid")},
          atol=1e-9),
     Part("test_backprop", "backprop",
@@ -80,7 +105,7 @@ PARTS = [
          call=('x = inputs["x"].copy()\n'
                'g = numerical_gradient(lambda v: float(np.sum(np.sin(v) * v)), x)\n'
                'outputs = {"grad": g, "x_after": x}'),
-         make_inputs=lambda rng, t: {"x": rng.normal(size=_shape(rng, 1, 5, int(rng.integers(1, 4))))},
+         make_inputs=_gradient_inputs,
          expected=lambda inp: {"grad": np.sin(inp["x"]) + inp["x"] * np.cos(inp["x"]), "x_after": inp["x"]},
-         atol=1e-6),
+         atol=1e-7, rtol=1e-7),
 ]

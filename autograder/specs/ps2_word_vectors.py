@@ -5,11 +5,14 @@ array ``tokens`` plus ``lengths`` (one entry per sentence).  Every answer that c
 
 * ``cooccurrence_matrix``: the matrix itself.  Trial 0 is the slides' corpus and row order (window 1).
 * ``ppmi``: the matrix; trial 1 has an empty row and column, trial 2 negative PMI values (clipped).
-* ``svd_vectors``: the Gram matrix X Xᵀ (independent of the singular vectors' signs) and the shape.
+* ``svd_vectors``: the Gram matrix X Xᵀ (independent of the singular vectors' signs) and the shape;
+  σ_k stays 1% of σ_1 away from σ_(k+1) and from 0 (otherwise X Xᵀ is ill-conditioned).
 * ``skipgram_pairs``: the pairs as (centre position in ``names``, context position) rows, in order.
   Trial 0 is the slides' 我爱学习爱劳动是个好青年 with window 2.
-* ``sgns_loss_and_grads``: loss and the three gradients.
-* ``similarity_correlation``: ρ and the number of pairs used; pairs contain unknown words and ties.
+* ``sgns_loss_and_grads``: loss and the three gradients, on scores u·v within ±20.
+* ``similarity_correlation``: ρ and the number of pairs used; pairs contain unknown words (on both sides)
+  and tied human scores, but no two cosines closer than 1e-6 (no self-pairs, no pair twice: rounding
+  would break those ties).
 """
 
 import numpy as np
@@ -20,9 +23,20 @@ import course_lib.word2vec as w2v
 from autograder.parts import Part
 from course_lib.text import Vocab
 
-# The student implements these references: they are not importable while grading.
+# What this assignment grades, and every re-implementation of it a submission could reach: stubbed out
+# of the library the sandbox sees (autograder/strip.py); everything else stays importable.
 # (The notebook's locked cells import only course_lib.checks, course_lib.gradcheck and course_lib.corpus.)
-BLOCKED = ("course_lib.cooccurrence", "course_lib.word2vec", "course_lib.evaluate", "course_lib.glove")
+# Siblings: window_pairs (with corpus_ids) counts the co-occurrences; cbow_examples lists each centre's
+# contexts in text order (the skip-gram pairs); cbow_loss_and_grads with one context vector and the batched
+# and torch SGNS / CBOW gradients on a batch of one are sgns_loss_and_grads; evaluate_similarity is
+# similarity_correlation.  Not stubbed: cosine_similarity, normalize_rows, spearman and rankdata (the
+# notebook allows scipy.stats.spearmanr), randomized_svd (an SVD, as np.linalg.svd that the notebook names).
+GRADED = {
+    "course_lib.cooccurrence": ("window_pairs", "window_cooccurrence", "ppmi", "svd_embeddings"),
+    "course_lib.word2vec": ("skipgram_pairs", "cbow_examples", "sgns_loss_and_grads", "cbow_loss_and_grads",
+                            "sgns_batch_loss_and_grads", "_ns_grads", "sgns_grads_torch", "cbow_grads_torch"),
+    "course_lib.evaluate": ("evaluate_similarity",),
+}
 
 _SLIDE = [["I", "love", "AI"], ["I", "love", "deep", "learning"], ["I", "enjoy", "learning"]]
 _SLIDE_ORDER = ["I", "love", "enjoy", "AI", "deep", "learning"]
@@ -72,8 +86,14 @@ def _ppmi_inputs(rng, trial):
 
 
 def _svd_inputs(rng, trial):
-    m, n = (int(v) for v in rng.integers(3, 9, size=2))
-    return {"P": rng.random((m, n)) * (rng.random((m, n)) < 0.7), "k": np.array(int(rng.integers(1, min(m, n) + 1)))}
+    # U_k Σ_k^(1/2) is ill-conditioned when σ_k is close to 0 or to σ_(k+1) (a correct answer through
+    # eigh(P Pᵀ) then differs by ~1e-8), so both stay at least 1% of σ_1 away.
+    while True:
+        m, n = (int(v) for v in rng.integers(3, 9, size=2))
+        P, k = rng.random((m, n)) * (rng.random((m, n)) < 0.7), int(rng.integers(1, min(m, n) + 1))
+        s = np.append(np.linalg.svd(P, compute_uv=False), 0.0)
+        if s[k - 1] - s[k] >= 0.01 * s[0]:
+            return {"P": P, "k": np.array(k)}
 
 
 def _svd_expected(inp):
@@ -106,9 +126,13 @@ _PAIRS_CALL = (
 
 
 def _sgns_inputs(rng, trial):
-    d, K = int(rng.integers(1, 8)), int(rng.integers(1, 7))
-    return {"v": rng.normal(scale=2.0, size=d), "u": rng.normal(scale=2.0, size=d),
-            "U": rng.normal(scale=2.0, size=(K, d))}
+    # Scores u·v within ±20: beyond, log(1 - σ(x)) and log(½(1 + tanh(x/2))), correct formulas for
+    # log σ(-x), lose every digit to rounding (and give -inf near 37).
+    while True:
+        d, K = int(rng.integers(1, 8)), int(rng.integers(1, 7))
+        v, u, U = rng.normal(scale=2.0, size=d), rng.normal(scale=2.0, size=d), rng.normal(scale=2.0, size=(K, d))
+        if abs(u @ v) < 20 and np.all(np.abs(U @ v) < 20):
+            return {"v": v, "u": u, "U": U}
 
 
 def _sgns_expected(inp):
@@ -117,12 +141,29 @@ def _sgns_expected(inp):
 
 
 def _corr_inputs(rng, trial):
-    V, d = int(rng.integers(4, 12)), int(rng.integers(2, 6))
-    words = [f"w{i}" for i in range(V)]
-    E = rng.normal(size=(V, d)) * rng.uniform(0.1, 5.0, size=(V, 1))
-    n = int(rng.integers(6, 20))
-    return {"E": E, "words": np.array(words), "a": rng.choice(words + ["oov"], size=n), "b": rng.choice(words, size=n),
-            "scores": rng.integers(0, 4, size=n).astype(float)}
+    # Ties in the human scores stay (Spearman gives them average ranks); ties in the model's cosines do not:
+    # a word paired with itself (cosine 1) or a pair drawn twice is a tie that rounding breaks differently in
+    # every correct formula (1 - scipy's cosine, u·v / (|u| |v|), ...), and that changes ρ.  So the known pairs
+    # are distinct pairs of distinct words, redrawn until their cosines are at least 1e-6 apart.  At least 10
+    # of them: with fewer, dot products (no normalisation) can rank like the cosines within the tied scores.
+    while True:
+        V, d = int(rng.integers(6, 12)), int(rng.integers(2, 6))
+        words = [f"w{i}" for i in range(V)]
+        E = rng.normal(size=(V, d)) * rng.uniform(0.1, 5.0, size=(V, 1))
+        distinct = [(words[i], words[j]) if rng.random() < 0.5 else (words[j], words[i])
+                    for i in range(V) for j in range(i + 1, V)]
+        chosen = rng.choice(len(distinct), size=int(rng.integers(10, min(19, len(distinct)) + 1)), replace=False)
+        pairs = [distinct[k] for k in chosen]
+        for k, w in enumerate(rng.choice(words, size=int(rng.integers(2, 4)))):   # an unknown word on each side
+            pairs.append(("oov", str(w)) if k % 2 == 0 else (str(w), "oov"))
+        order = rng.permutation(len(pairs))
+        a, b = np.array([pairs[k][0] for k in order]), np.array([pairs[k][1] for k in order])
+        scores = rng.integers(0, 4, size=len(pairs)).astype(float)
+        used = (a != "oov") & (b != "oov")
+        E_n = E / np.linalg.norm(E, axis=1, keepdims=True)
+        cosines = np.sort([E_n[int(x[1:])] @ E_n[int(y[1:])] for x, y in zip(a[used], b[used])])
+        if np.min(np.diff(cosines)) > 1e-6 and np.ptp(scores[used]) > 0:
+            return {"E": E, "words": np.array(words), "a": a, "b": b, "scores": scores}
 
 
 def _corr_expected(inp):
@@ -135,7 +176,7 @@ PARTS = [
     Part("test_cooccurrence_matrix", "cooccurrence_matrix",
          call=_SENTENCES_CODE + "outputs = {'M': cooccurrence_matrix(_sents, [str(_w) for _w in inputs['vocab']], "
                                 "int(inputs['window']))}",
-         make_inputs=_cooc_inputs, expected=_cooc_expected, atol=0, rtol=0, trials=5),
+         make_inputs=_cooc_inputs, expected=_cooc_expected, atol=0, rtol=0, trials=5, exact=True),
     Part("test_ppmi", "ppmi", call="outputs = {'P': ppmi(inputs['M'])}", make_inputs=_ppmi_inputs,
          expected=lambda inp: {"P": co.ppmi(inp["M"])}, atol=1e-10, trials=5),
     Part("test_svd_vectors", "svd_vectors",
@@ -143,7 +184,7 @@ PARTS = [
               "outputs = {'gram': _X @ _X.T, 'shape': _np.array(_X.shape)}",
          make_inputs=_svd_inputs, expected=_svd_expected, atol=1e-8, trials=4),
     Part("test_skipgram_pairs", "skipgram_pairs", call=_PAIRS_CALL, make_inputs=_pairs_inputs,
-         expected=_pairs_expected, atol=0, rtol=0, trials=5),
+         expected=_pairs_expected, atol=0, rtol=0, trials=5, exact=True),
     Part("test_sgns_loss_and_grads", "sgns_loss_and_grads",
          call="_l, _dv, _du, _dU = sgns_loss_and_grads(inputs['v'], inputs['u'], inputs['U'])\n"
               "outputs = {'loss': _l, 'dv_c': _dv, 'du_o': _du, 'dU_neg': _dU}",

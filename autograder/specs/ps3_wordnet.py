@@ -4,14 +4,17 @@ Synsets travel by name (numpy unicode arrays), e.g. "car.n.01"; the check turns 
 the notebook's ``wn`` (loaded by its locked set-up cell).  What comes back is numeric:
 
 * ``hypernym_paths``: every path as a row of synset offsets, padded with -1, rows sorted (no test depends on the
-  order of NLTK's hypernyms, which changes from one Python process to the next).  Trial 0 is car.n.01.
+  order of NLTK's hypernyms, which changes from one Python process to the next).  Trial 0 is car.n.01,
+  trial 1 the instance paris.n.01 (3 paths, each through instance_hypernyms()).
 * ``shortest_path_distance``, ``path_similarity``: one number per synset pair, -1 for None.  Trial 0 is the
-  slides' car / vehicle (4 steps, similarity 0.2) plus a verb pair with no common hypernym.
-* ``word_similarity``: one number per word pair, -1 for None.  Trial 0: car/automobile, tiger/cat, car/quickly.
+  slides' car / vehicle (4 steps, similarity 0.2), a verb pair with no common hypernym, and the instance
+  einstein.n.01 / physicist.n.01 (1 step, through instance_hypernyms()).
+* ``word_similarity``: one number per word pair, -1 for None.  Trial 0: car/automobile, tiger/cat, car/quickly,
+  and buy/sell (nouns and verbs: 1/15 over the noun senses, 1/3 over all senses).
 * ``spearman``: ρ, against scipy.stats.spearmanr, with many ties.
 * ``human_correlation``: ρ and the number of pairs kept, on SimLex-999 samples; trial 0 the slides' pairs.
 
-BLOCKED holds course_lib.wordnet (the reference hypernym paths and similarities) and course_lib.evaluate;
+GRADED holds course_lib.wordnet (the reference hypernym paths and similarities), course_lib.evaluate and NLTK's Synset methods;
 the set-up cell loads WordNet through course_lib.wordnet_data, which stays importable.  ``prepare()`` builds
 the NLTK-readable WordNet copy in the course cache before grading, because the sandbox's file system is
 read-only.
@@ -24,7 +27,33 @@ import course_lib.evaluate as ev
 import course_lib.wordnet as cw
 from autograder.parts import Part
 
-BLOCKED = ("course_lib.evaluate", "course_lib.wordnet")
+# What this assignment grades, and every re-implementation of it a submission could reach: stubbed out
+# of the library the sandbox sees (autograder/strip.py); everything else stays importable.  The notebook
+# says to move up the hierarchy with hypernyms() and instance_hypernyms() only and to rank "without
+# SciPy", so NLTK's and SciPy's versions are stubbed out too.  Siblings: hypernym_distances (course_lib's,
+# NLTK's, and NLTK's _shortest_hypernym_paths and _iter_hypernym_lists) is shortest_path_distance's
+# breadth-first search; lch_similarity is a function of the same distance; the reader's and the module's
+# path_similarity / lch_similarity call Synset's; rankdata (course_lib's, SciPy's, its _rankdata) is
+# spearman's ranking; spearmanrho is spearmanr.  Not graded: hyponym_closure, NLTK's max_depth / min_depth
+# and its generic closure() / tree().
+_NLTK_SYNSET = ("hypernym_paths", "hypernym_distances", "_shortest_hypernym_paths", "_iter_hypernym_lists",
+                "shortest_path_distance", "path_similarity", "lch_similarity")
+GRADED = {
+    "course_lib.wordnet": ("hypernym_paths", "hypernym_distances", "shortest_path_distance", "path_similarity",
+                           "word_similarity"),
+    "course_lib.evaluate": ("rankdata", "spearman"),
+    "nltk.corpus.reader.wordnet": tuple(f"Synset.{m}" for m in _NLTK_SYNSET)
+                                  + ("WordNetCorpusReader.path_similarity", "WordNetCorpusReader.lch_similarity",
+                                     "path_similarity", "lch_similarity"),
+    "scipy.stats._stats_py": ("spearmanr", "rankdata", "_rankdata"),
+    "scipy.stats._mstats_basic": ("spearmanr", "rankdata"),
+    "scipy.stats._correlation": ("spearmanrho",),
+}
+
+
+# The jail's zygote loads WordNet once (a few seconds) and imports scipy.stats (recompiled there: its graded
+# functions are stripped); every submission's fork then starts with both loaded.
+PRELOAD = ("course_lib.wordnet_data:load", "scipy.stats")
 
 
 def prepare():
@@ -73,19 +102,35 @@ _PATHS_CALL = (
 
 
 def _paths_inputs(rng, trial):
-    return {"name": np.array("car.n.01" if trial == 0 else _synset_names(rng, 1, "n")[0])}
+    fixed = {0: "car.n.01", 1: "paris.n.01"}
+    return {"name": np.array(fixed[trial] if trial in fixed else _synset_names(rng, 1, "n")[0])}
 
 
 def _pair_inputs(rng, trial):
     if trial == 0:
-        return {"a": np.array(["car.n.01", "car.n.01", "car.n.01", "run.v.01"]),
-                "b": np.array(["vehicle.n.01", "car.n.01", "bicycle.n.01", "think.v.01"])}
+        return {"a": np.array(["car.n.01", "car.n.01", "car.n.01", "run.v.01", "einstein.n.01"]),
+                "b": np.array(["vehicle.n.01", "car.n.01", "bicycle.n.01", "think.v.01", "physicist.n.01"])}
     return {"a": np.array(_synset_names(rng, 8)), "b": np.array(_synset_names(rng, 8))}
 
 
+# The check's own helper: the student's numbers as one array in their own precision (a float32 answer
+# stays float32, so autograder.parts.compare judges it at float32's tolerance); None becomes -1.
+_AS_ARRAY_CODE = (
+    "import numpy as _np\n"
+    "def _as_array(values, none=-1):\n"
+    "    known = {_np.asarray(_v).dtype for _v in values if _v is not None}\n"
+    "    floats = [_d for _d in known if _d.kind == 'f']\n"
+    "    dtype = (min(floats, key=lambda _d: _d.itemsize) if floats\n"
+    "             else _np.result_type(*known) if known else _np.dtype(float))\n"
+    "    dtype = dtype if dtype.kind in 'if' else _np.dtype(float)\n"
+    "    return _np.array([none if _v is None else _v for _v in values], dtype=dtype)\n"
+)
+
+
 def _pair_call(function):
-    return (f"_vals = [{function}(wn.synset(str(_a)), wn.synset(str(_b))) for _a, _b in zip(inputs['a'], inputs['b'])]\n"
-            "outputs = {'values': [-1.0 if _v is None else float(_v) for _v in _vals]}")
+    return _AS_ARRAY_CODE + (
+        f"_vals = [{function}(wn.synset(str(_a)), wn.synset(str(_b))) for _a, _b in zip(inputs['a'], inputs['b'])]\n"
+        "outputs = {'values': _as_array(_vals)}")
 
 
 def _pair_expected(function):
@@ -97,7 +142,7 @@ def _pair_expected(function):
 
 def _word_inputs(rng, trial):
     if trial == 0:
-        return {"a": np.array(["car", "tiger", "car"]), "b": np.array(["automobile", "cat", "quickly"])}
+        return {"a": np.array(["car", "tiger", "car", "buy"]), "b": np.array(["automobile", "cat", "quickly", "sell"])}
     sample = [_simlex()[int(k)] for k in rng.choice(len(_simlex()), size=15, replace=False)]
     return {"a": np.array([p[0] for p in sample]), "b": np.array([p[1] for p in sample])}
 
@@ -133,14 +178,15 @@ def _human_expected(inp):
 PARTS = [
     Part("test_hypernym_paths", "hypernym_paths", call=_PATHS_CALL, make_inputs=_paths_inputs,
          expected=lambda inp: {"paths": _encode_paths(cw.hypernym_paths(_wn().synset(str(inp["name"]))))},
-         atol=0, rtol=0, trials=5),
+         atol=0, rtol=0, trials=5, exact=True),
     Part("test_shortest_path_distance", "shortest_path_distance", call=_pair_call("shortest_path_distance"),
-         make_inputs=_pair_inputs, expected=_pair_expected(cw.shortest_path_distance), atol=0, rtol=0, trials=4),
+         make_inputs=_pair_inputs, expected=_pair_expected(cw.shortest_path_distance), atol=0, rtol=0, trials=4,
+         exact=True),
     Part("test_path_similarity", "path_similarity", call=_pair_call("path_similarity"),
          make_inputs=_pair_inputs, expected=_pair_expected(cw.path_similarity), atol=1e-12, trials=4),
     Part("test_word_similarity", "word_similarity",
-         call="_vals = [word_similarity(str(_a), str(_b)) for _a, _b in zip(inputs['a'], inputs['b'])]\n"
-              "outputs = {'values': [-1.0 if _v is None else float(_v) for _v in _vals]}",
+         call=_AS_ARRAY_CODE + "_vals = [word_similarity(str(_a), str(_b)) for _a, _b in zip(inputs['a'], inputs['b'])]\n"
+                                "outputs = {'values': _as_array(_vals)}",
          make_inputs=_word_inputs, expected=_word_expected, atol=1e-12, trials=3),
     Part("test_spearman", "spearman", call="outputs = {'rho': spearman(inputs['x'], inputs['y'])}",
          make_inputs=_spearman_inputs, expected=lambda inp: {"rho": np.array(spearmanr(inp["x"], inp["y"]).statistic)},

@@ -30,9 +30,16 @@ from nltk.util import ngrams
 import course_lib.ngram as ngram
 from autograder.parts import Part
 
-# The student implements these references: they are not importable while grading.
+# What this assignment grades, and every re-implementation of it a submission could reach: stubbed out
+# of the library the sandbox sees (autograder/strip.py); everything else stays importable.
 # (The notebook's locked cells import only course_lib.checks and course_lib.corpus.)
-BLOCKED = ("course_lib.ngram", "course_lib.nnlm")
+# Siblings: NGramLM counts, smooths and scores (its most_common(n) is count_ngrams); context_target_ids
+# lists perplexity's prediction events (each word and one </s>, <s> padding); FeedForwardLM is nnlm_forward
+# in torch.  nltk.lm and nltk.util stay: the notebook takes its conventions from them (pad_both_ends).
+GRADED = {
+    "course_lib.ngram": ("context_target_ids", "NGramLM"),
+    "course_lib.nnlm": ("nnlm_forward", "FeedForwardLM"),
+}
 
 SPECIALS = ("<s>", "</s>", "<UNK>")
 
@@ -144,12 +151,25 @@ def _lidstone_expected(inp):
                            for h in inp["ctx"]])}
 
 
-_LIDSTONE_CALL = _NAMES_CODE + (
+# The student's numbers keep their precision (a float32 answer is judged at float32's tolerance by
+# autograder.parts.compare): a scalar becomes a 0-d array of its own float dtype, float64 for anything else.
+_SCALAR_CODE = (
+    "def _scalar(value):\n"
+    "    value = _np.asarray(value)\n"
+    "    return (value if value.dtype.kind == 'f' else value.astype(float)).reshape(())\n"
+    "def _scalars(values):\n"
+    "    values = [_scalar(_v) for _v in values]\n"
+    "    floats = {_v.dtype for _v in values}\n"
+    "    return _np.array(values, dtype=min(floats, key=lambda _d: _d.itemsize) if floats else float)\n"
+)
+
+_LIDSTONE_CALL = _NAMES_CODE + _SCALAR_CODE + (
     '_counts = _Counter({tuple(_names[int(_i)] for _i in _g): int(_c)\n'
     '                   for _g, _c in zip(inputs["grams"], inputs["gram_counts"])})\n'
     '_V, _k = int(inputs["V"]), float(inputs["k"])\n'
-    'outputs = {"P": [[float(lidstone_prob(_counts, _names[int(_w)], tuple(_names[int(_i)] for _i in _h), _V, _k))\n'
-    '                  for _w in inputs["vocab"]] for _h in inputs["ctx"]]}'
+    '_P = [lidstone_prob(_counts, _names[int(_w)], tuple(_names[int(_i)] for _i in _h), _V, _k)\n'
+    '      for _h in inputs["ctx"] for _w in inputs["vocab"]]\n'
+    'outputs = {"P": _scalars(_P).reshape(len(inputs["ctx"]), len(inputs["vocab"]))}'
 )
 
 
@@ -194,7 +214,7 @@ def _perplexity_expected(inp):
     return {"infinite": np.array(float(infinite)), "perplexity": np.array(0.0 if infinite else pp)}
 
 
-_PERPLEXITY_CALL = _NAMES_CODE + (
+_PERPLEXITY_CALL = _NAMES_CODE + _SCALAR_CODE + (
     '_n, _logp = int(inputs["n"]), inputs["logp"]\n'
     '_stoi = {_names[int(_i)]: _j for _j, _i in enumerate(inputs["itos"])}   # position 0 is <UNK>\n'
     "def _logprob(word, context):\n"
@@ -203,8 +223,9 @@ _PERPLEXITY_CALL = _NAMES_CODE + (
     '        raise ValueError(f"logprob: a {_n}-gram model needs a context of {_n - 1} tokens, got {context!r}")\n'
     "    context = context[len(context) - (_n - 1):]\n"
     "    return float(_logp[tuple(_stoi.get(_w, 0) for _w in context) + (_stoi.get(word, 0),)])\n"
-    '_pp = float(perplexity(_logprob, _decode(inputs["test_ids"], inputs["test_lengths"]), _n))\n'
-    'outputs = {"infinite": float(_pp == float("inf")), "perplexity": 0.0 if _pp == float("inf") else _pp}'
+    '_pp = _scalar(perplexity(_logprob, _decode(inputs["test_ids"], inputs["test_lengths"]), _n))\n'
+    '_infinite = bool(_pp == float("inf"))\n'
+    'outputs = {"infinite": float(_infinite), "perplexity": _np.zeros((), _pp.dtype) if _infinite else _pp}'
 )
 
 
@@ -233,7 +254,7 @@ def _nnlm_expected(inp):
 
 PARTS = [
     Part("test_count_ngrams", "count_ngrams", call=_COUNT_CALL,
-         make_inputs=_count_inputs, expected=_count_expected, atol=0, rtol=0, trials=4),
+         make_inputs=_count_inputs, expected=_count_expected, atol=0, rtol=0, trials=4, exact=True),
     Part("test_lidstone_prob", "lidstone_prob", call=_LIDSTONE_CALL,
          make_inputs=_lidstone_inputs, expected=_lidstone_expected, atol=1e-12, rtol=1e-9, trials=4),
     Part("test_perplexity", "perplexity", call=_PERPLEXITY_CALL,

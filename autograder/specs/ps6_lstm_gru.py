@@ -16,9 +16,18 @@ import course_lib.gated as ref
 from autograder.parts import Part
 from course_lib.gradcheck import numerical_gradient, rel_error
 
-# The student implements these references: they are not importable while grading.
+# What this assignment grades, and every re-implementation of it a submission could reach: stubbed out
+# of the library the sandbox sees (autograder/strip.py); everything else stays importable.
 # (course_lib.gradcheck and course_lib.checks are imported by the notebook's locked set-up cell.)
-BLOCKED = ("course_lib.gated", "course_lib.long_range")
+# Siblings: every sigmoid of course_lib, and exp(word2vec._log_sigmoid); lstm_forward, lstm_backward and
+# stacked_lstm_forward over one step are lstm_step and its backward pass; gru_forward over one step is
+# gru_step.  Not graded here: the GRU's backward pass, course_lib.long_range (torch's gates, from zero states).
+GRADED = {
+    "course_lib.gated": ("sigmoid", "lstm_step", "_lstm_step", "lstm_step_backward", "lstm_forward", "lstm_backward",
+                         "stacked_lstm_forward", "gru_step", "_gru_step", "gru_forward"),
+    "course_lib.backprop": ("sigmoid",),
+    "course_lib.word2vec": ("sigmoid", "_log_sigmoid"),
+}
 
 LSTM_NAMES = ref.LSTM_PARAM_NAMES          # W_f, W_i, W_c, W_o, b_f, b_i, b_c, b_o
 GRU_NAMES = ref.GRU_PARAM_NAMES            # W_z, W_r, W_h, b_z, b_r, b_h
@@ -196,8 +205,14 @@ def _args():
 _keys = _NAMES + ("x_t", "h_prev", "c_prev")
 _good = gradient_errors(_step, _step_backward, *_args())
 _bad = gradient_errors(_step, _broken_backward, *_args())
+def _as_array(values):   # the student's numbers in their own precision (float32 is judged as float32)
+    values = [_np.asarray(v) for v in values]
+    values = [v if v.dtype.kind == "f" else v.astype(float) for v in values]
+    return _np.array(values, dtype=min({v.dtype for v in values}, key=lambda d: d.itemsize))
+
+
 outputs = {"n_keys": [len(_good), len(_bad)],
-           "good": [float(_good[k]) for k in _keys], "bad": [float(_bad[k]) for k in _keys]}
+           "good": _as_array([_good[k] for k in _keys]), "bad": _as_array([_bad[k] for k in _keys])}
 """
 
 

@@ -12,8 +12,18 @@ import course_lib.clipping as ref
 import course_lib.rnn as rnn
 from autograder.parts import Part
 
-# The student implements these references: they are not importable while grading.
-BLOCKED = ("course_lib.clipping",)
+# What this assignment grades, and every re-implementation of it a submission could reach: stubbed out
+# of the library the sandbox sees (autograder/strip.py); everything else stays importable.
+# Siblings: rnn_lm._clip(grads, inf) returns the global norm; rnn_states is the probe's forward pass;
+# torch_state_gradient_norms reads the probe's norms off a torch graph; rnn.hidden_gradient_norms is the
+# probe for tanh with ∂L_T/∂s_T = Vᵀ(o_T − y_T).  Not graded here: clip_grad_value, the gated probe
+# (gated_state_gradient_norms) and course_lib.long_range.
+GRADED = {
+    "course_lib.clipping": ("global_norm", "clip_grad_norm", "rnn_states", "state_gradient_norms",
+                            "torch_state_gradient_norms"),
+    "course_lib.rnn": ("hidden_gradient_norms",),
+    "course_lib.rnn_lm": ("_clip",),
+}
 
 ACTIVATIONS = ("tanh", "relu")
 

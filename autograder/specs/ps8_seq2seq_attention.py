@@ -1,7 +1,8 @@
 """Verified checks for ps8_seq2seq_attention: each graded function against course_lib.attention.
 
 * ``attention_scores``: the three score functions (additive, dot, general) in turn, on random shapes
-  of 1 to 6 (S = 1 in trial 0; d_s != d_h allowed for additive and general).
+  of 1 to 6 (S = 1 in trial 0; d_s != d_h allowed for additive and general; in trial 2, a general one,
+  d_s != d_h, both at least 2, so that W_a and its transpose cannot be confused).
 * ``masked_softmax``: trial 0 has scores around 1000 and a score of 1e6 on every padded position (a
   stable softmax over the real positions only is required); padded positions must be exactly 0
   (``pad_nonzero`` counts the ones that are not); trial 1 has no padding.
@@ -11,7 +12,9 @@
 * ``greedy_decode``: ids and alphas for the three kinds; trial 3 makes </s> win at once (no ids, one row
   of alphas), trial 4 makes a non-</s> token win every time (``max_len`` stops it), trial 5 passes other
   ids for <s> and </s> (neither 1 nor 2; redrawn until the decoding stops at </s> after at least one id
-  and the default ids would decode differently) and another ``max_len``.
+  and the default ids would decode differently, together and each alone: <s> = 1, </s> = 2) and another
+  ``max_len``.  No step is a near-tie: the two most probable tokens are at least 1e-4 apart (redrawn
+  otherwise), so rounding cannot change an argmax.
 * The three quiz answers: the letter (stripped, lower case) as code points.
 
 Masks travel as 0/1 floats and become bool in the snippets.  ``course_lib.seq2seq`` (the torch model of
@@ -23,8 +26,16 @@ import numpy as np
 import course_lib.attention as ref
 from autograder.parts import Part
 
-# The student implements this reference: it is not importable while grading.
-BLOCKED = ("course_lib.attention",)
+# What this assignment grades, and every re-implementation of it a submission could reach: stubbed out
+# of the library the sandbox sees (autograder/strip.py); everything else stays importable.
+# Siblings: _scores and attention_step ((A1)-(A3) at once) in numpy; seq2seq's masked_softmax and attention
+# modules in torch.  The rest of seq2seq stays: Seq2Seq without attention (make_attention(None)), the
+# encoder, and the export to numpy (decoder_params_numpy, encode_numpy) that the notebook's last cells use.
+GRADED = {
+    "course_lib.attention": ("attention_scores", "_scores", "masked_softmax", "context_vector", "attention_step",
+                             "decoder_step", "greedy_decode"),
+    "course_lib.seq2seq": ("masked_softmax", "_Attention", "AdditiveAttention", "MultiplicativeAttention"),
+}
 
 KINDS = ref.KINDS                      # ("additive", "dot", "general")
 ANSWERS = {"q1": "b", "q2": "c", "q3": "a"}
@@ -84,6 +95,8 @@ def _scores_inputs(rng, trial):
     if trial == 0:
         S = 1
     d_s = d_h if kind == "dot" else int(rng.integers(1, 7))
+    if trial == 2:                       # general, d_s != d_h, both >= 2
+        d_h, d_s = (int(v) for v in rng.choice(np.arange(2, 7), size=2, replace=False))
     return {"kind": np.array(KINDS.index(kind)), "s": rng.normal(size=d_s), "H": rng.normal(size=(S, d_h)),
             **_attention(rng, kind, d_s, d_h)}
 
@@ -113,7 +126,8 @@ def _softmax_expected(inp):
 
 
 _SOFTMAX_CALL = _UNPACK + (
-    '_alpha = _np.asarray(masked_softmax(inputs["e"].copy(), _mask.copy()), dtype=float)\n'
+    '_alpha = _np.asarray(masked_softmax(inputs["e"].copy(), _mask.copy()))\n'
+    '_alpha = _alpha if _alpha.dtype.kind == "f" else _alpha.astype(float)   # float32 stays float32\n'
     'outputs = {"alpha": _alpha,\n'
     '           "pad_nonzero": _np.count_nonzero(_alpha[~_mask]) if _alpha.shape == _mask.shape else -1}'
 )
@@ -174,15 +188,37 @@ _STEP_CALL = _UNPACK + (
 
 
 def _greedy_inputs(rng, trial):
-    if trial == 5:           # redraw until the default ids (<s> 1, </s> 2) would give another answer
-        for _ in range(100):
-            inp = _greedy_draw(rng, trial)
-            ids, alphas = _greedy_ref(inp)
-            ids12, alphas12 = _greedy_ref(dict(inp, sos=np.array(1), eos=np.array(2)))
-            if len(alphas) > len(ids) >= 1 and (ids, alphas.shape) != (ids12, alphas12.shape):
-                break
-        return inp
-    return _greedy_draw(rng, trial)
+    # Redrawn while some step is a near-tie (the two most probable tokens less than 1e-4 apart), where
+    # rounding, in float32 above all, could change the argmax; trial 5 also until the default ids
+    # (<s> 1, </s> 2) would give another answer, together and each alone (about 1 draw in 12 of trial 5
+    # qualifies: 400 draws leave a chance of ~1e-15 to fall through).
+    for _ in range(400):
+        inp = _greedy_draw(rng, trial)
+        ids, alphas = _greedy_ref(inp)
+        if _top_two_gap(inp, ids, len(alphas)) < 1e-4:
+            continue
+        if trial != 5:
+            return inp
+        defaults = ({"sos": np.array(1), "eos": np.array(2)}, {"sos": np.array(1)}, {"eos": np.array(2)})
+        if len(alphas) > len(ids) >= 1 and all((ids, alphas.shape) != _greedy_shape(dict(inp, **d))
+                                               for d in defaults):
+            return inp
+    return inp
+
+
+def _greedy_shape(inp):
+    ids, alphas = _greedy_ref(inp)
+    return ids, alphas.shape
+
+
+def _top_two_gap(inp, ids, steps):
+    """The smallest gap between the two most probable tokens over the steps of the reference decoding."""
+    s, gap = inp["s0"], np.inf
+    for y in ([int(inp["sos"])] + list(ids))[:steps]:
+        o, s, _ = ref.decoder_step(y, s, inp["H"], _dec_params(inp), _kind_of(inp), _bool_mask(inp))
+        top = np.sort(o)[-2:]
+        gap = min(gap, top[1] - top[0])
+    return gap
 
 
 def _greedy_draw(rng, trial):
@@ -232,7 +268,7 @@ def _answer_part(q):
                 call=f'outputs = {{"answer": [ord(c) for c in str(answer_{q}).strip().lower()]}}',
                 make_inputs=lambda rng, t: {},
                 expected=lambda inp: {"answer": np.array([ord(c) for c in ANSWERS[q]], dtype=float)},
-                atol=0.0, rtol=0.0, trials=1)
+                atol=0.0, rtol=0.0, trials=1, exact=True)
 
 
 PARTS = [
