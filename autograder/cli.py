@@ -40,8 +40,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def unknown_assignment(assignment_id: str) -> str:
+    """'' for a known assignment id; otherwise one line naming the close ones and all of them."""
+    import difflib
+
+    known = assignment_ids()
+    if assignment_id in known:
+        return ""
+    close = difflib.get_close_matches(assignment_id, known, n=1, cutoff=0.3) or \
+        [k for k in known if k.startswith(assignment_id)][:1]
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"unknown assignment {assignment_id!r}: {hint}(assignments: {', '.join(known)})"
+
+
+def summary(rows, out) -> str:
+    """``graded 40: 35 ok, 3 timeout, 1 malformed, 1 missing -> grades.csv``."""
+    from collections import Counter
+
+    counts = Counter(r.status for r in rows)
+    parts = [f"{counts.pop('ok', 0)} ok"] + [f"{n} {status}" for status, n in sorted(counts.items())]
+    return f"graded {len(rows)}: {', '.join(parts)} -> {out}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for assignment_id in [args.id] if hasattr(args, "id") else getattr(args, "ids", []):
+        problem = unknown_assignment(assignment_id)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
     if args.command == "release":
         from .release import release, stale_releases
 
@@ -55,22 +82,30 @@ def main(argv: list[str] | None = None) -> int:
             print(f"released {path}")
         return 0
     if args.command == "grade":
-        from .grade import grade
+        from .grade import GradeError, grade
 
-        rows = grade(args.id, args.submissions, args.out, jobs=args.jobs, cell_timeout=args.timeout,
-                     memory_mb=args.memory_mb, student_timeout=args.student_timeout, db_url=args.db,
-                     work_dir=args.work_dir, engine=args.engine, seed=args.seed)
-        ok = sum(r.status == "ok" for r in rows)
-        print(f"graded {len(rows)} submissions ({ok} ok, {len(rows) - ok} with problems) -> {args.out}")
+        try:
+            rows = grade(args.id, args.submissions, args.out, jobs=args.jobs, cell_timeout=args.timeout,
+                         memory_mb=args.memory_mb, student_timeout=args.student_timeout, db_url=args.db,
+                         work_dir=args.work_dir, engine=args.engine, seed=args.seed)
+        except GradeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(summary(rows, args.out))
         for r in rows:
             if r.status != "ok":
                 print(f"  {r.student}: {r.status}: {r.message}")
-        return 0
+        return 0 if any(r.status == "ok" for r in rows) else 1   # every submission failed: say so
     if args.command == "feedback":
         from .feedback import feedback
 
-        for path in feedback(args.id, work_dir=args.work_dir, db_url=args.db):
+        paths = feedback(args.id, work_dir=args.work_dir, db_url=args.db)
+        for path in paths:
             print(f"feedback {path}")
+        if not paths:
+            print(f"error: no graded submissions of {args.id} in {args.work_dir}: run "
+                  f"`python -m autograder grade {args.id} --submissions DIR --out grades.csv` first", file=sys.stderr)
+            return 1
         return 0
     return 2
 

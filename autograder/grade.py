@@ -63,7 +63,12 @@ class GradeError(RuntimeError):
 def check_submission(path: Path) -> tuple[str, str]:
     """("ok", "") or (status, why) for one submitted notebook file."""
     if not path.is_file():
-        return "missing", f"no notebook at {path.parent.name}/{path.name}"
+        student_dir = path.parent.parent
+        found = sorted(str(p.relative_to(student_dir)) for p in student_dir.rglob("*")
+                       if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+        shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+        return "missing", (f"no notebook at {path.parent.name}/{path.name}; "
+                           + (f"found {shown}" if found else "the folder is empty"))
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # nbformat raises NotJSONError, UnicodeDecodeError, ...
@@ -197,7 +202,11 @@ def grade(assignment_id: str, submissions: Path, out_csv: Path, *, jobs: int | N
     jobs = jobs or os.cpu_count() or 1
     submissions = Path(submissions)
     if not submissions.is_dir():
-        raise GradeError(f"--submissions {submissions} is not a directory")
+        raise GradeError(f"--submissions {submissions} is not a folder: give the folder that holds "
+                         f"<student>/{assignment_id}/{assignment_id}.ipynb")
+    if not any(p.is_dir() for p in submissions.iterdir()):
+        raise GradeError(f"--submissions {submissions} holds no student folders: expected "
+                         f"{submissions}/<student>/{assignment_id}/{assignment_id}.ipynb (nbgrader's submitted layout)")
     work_dir = Path(work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     db_url = db_url or f"sqlite:///{work_dir / 'gradebook.db'}"
