@@ -120,10 +120,15 @@ def jailed(tmp_path_factory):
     env = dict(os.environ, SUBMISSIONS=str(subs), OUT=str(tmp / "grades.csv"), OLDPWD=str(subs / "a_full"),
                PWD=str(subs), MAKEFLAGS=f"SUBMISSIONS={subs} OUT={tmp}/x.csv", INIT_CWD=str(tmp))
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    submitted = {p: p.read_bytes() for p in subs.rglob("*.ipynb")}
     rows = run_grader(A, subs, tmp, "--jobs", "1", "--timeout", "4", "--seed", "7", env=env, cwd=subs)
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"rows": rows, "tmp": tmp, "full": sum(source_info(A).points.values()), "peak_mb": peak_mb,
-            "before_mb": before / 1024}
+            "before_mb": before / 1024, "submitted": submitted, "subs": subs}
+
+
+def test_submissions_are_byte_identical_after_the_attacks(jailed):
+    assert {p: p.read_bytes() for p in jailed["subs"].rglob("*.ipynb")} == jailed["submitted"]
 
 
 def score(jailed, student):
@@ -271,3 +276,21 @@ def test_every_assignment_keeps_classmates_and_references_out(assignment_id, tmp
     assert float(rows["e_magics"]["score"]) == full, rows["e_magics"]
     for student in ("b_scan_memory", "c_copy_classmate", "d_other_copies"):
         assert float(rows[student]["score"]) == 0, rows[student]
+
+
+@needs_bwrap
+def test_a_wrong_multiple_choice_answer_is_only_called_wrong(tmp_path):
+    """ps8's quiz: the CSV and the feedback say which answer is wrong, never how far from the right letter."""
+    A8 = "ps8_seq2seq_attention"
+    nb = solved(A8)
+    for cell in nb.cells:
+        if grade_id(cell) in ("answer_q1", "answer_q2", "answer_q3"):
+            cell.source = f'{grade_id(cell)} = "d"'
+    write(tmp_path / "subs", "guess", A8, nb)
+    rows = run_grader(A8, tmp_path / "subs", tmp_path, "--seed", "4")
+    message = rows["guess"]["message"]
+    assert message.count("is not the right answer") == 3 and "differs" not in message, message
+    subprocess.run([sys.executable, "-m", "autograder", "feedback", A8, "--db", f"sqlite:///{tmp_path / 'gradebook.db'}",
+                    "--work-dir", tmp_path / "work"], cwd=REPO, check=True, capture_output=True)
+    page = (tmp_path / "work" / "feedback" / "guess" / A8 / f"{A8}.html").read_text(encoding="utf-8")
+    assert "is not the right answer" in page and "differs from the reference" not in page
