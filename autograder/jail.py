@@ -12,8 +12,9 @@ built from an allow-list and holds nothing else of the host:
   editable install's checkout, a copy in site-packages), and third-party files
   with graded methods stripped (ps3: NLTK's ``Synset``), their bytecode
   emptied;
-- the sandbox harness (``/grader/grader_sandbox``), an empty ``/tmp`` and a
-  ``/scratch`` mount point; the root itself read-only.
+- the sandbox harness (``/grader/grader_sandbox``), an empty ``/tmp`` (unless
+  the checkout or the environment lives under ``/tmp``: then ``/tmp`` holds just
+  those, read-only) and a ``/scratch`` mount point; the root itself read-only.
 
 No repository, no other checkout, no submissions, no home folder, no host
 ``/tmp``.  The environment is an allow-list too (``PATH``, ``HOME=/scratch``,
@@ -53,6 +54,7 @@ class Jail:
     scratch: str                      # the sandbox's working folder (a fresh tmpfs per submission)
     note: str = ""                    # '' when the file system is allow-listed, else why not
     drop_to: int | None = None        # graded as root: each submission runs as this uid (nobody)
+    private_tmp: bool = False         # each submission gets an empty /tmp of its own
 
 
 def _readable(root: Path) -> None:
@@ -64,7 +66,7 @@ def _readable(root: Path) -> None:
 
 
 def _environment(data: dict) -> dict:
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/scratch", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/scratch", "TMPDIR": "/scratch", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYTHONHASHSEED": "0",
            "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/scratch/.matplotlib",
            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -180,7 +182,11 @@ def build(assignment_id: str, spec, tmp: Path, preload: tuple[str, ...] = ()) ->
     for folder in data.values():
         bind(folder, folder)
     bind(harness, "/grader/grader_sandbox")
-    args += ["--perms", "1777", "--tmpfs", "/tmp", "--perms", "0755", "--dir", "/scratch",
-             "--remount-ro", "/", "--chdir", "/scratch"]
+    # An empty /tmp per submission, unless the checkout or the environment lives under /tmp (a clone made by
+    # mktemp -d): then /tmp holds just those, read-only, and TMPDIR is the submission's /scratch.
+    private_tmp = not any(Path("/tmp") in dest.parents for dest in made)
+    if private_tmp:
+        args += ["--perms", "1777", "--tmpfs", "/tmp"]
+    args += ["--perms", "0755", "--dir", "/scratch", "--remount-ro", "/", "--chdir", "/scratch"]
     args += ["--", sys.executable, *module]
-    return Jail(args, env, "/", "/scratch", drop_to=NOBODY if root else None)
+    return Jail(args, env, "/", "/scratch", drop_to=NOBODY if root else None, private_tmp=private_tmp)

@@ -14,9 +14,11 @@ it
   namespaces: its first child is the PID namespace's init, which the supervisor
   kills to end every process the submission started, whatever it did with
   sessions; the supervisor learns that init's PID before any student code runs;
-- mounts a fresh ``/proc``, an empty writable ``/scratch`` (its working
-  directory and ``HOME``), an empty ``/tmp`` and ``/dev/shm``, so nothing another
-  submission wrote is visible, then drops every capability;
+- mounts an empty writable ``/scratch`` (its working directory, ``HOME`` and
+  ``TMPDIR``), ``/dev/shm`` and, where the jail allows, ``/tmp``, so nothing
+  another submission wrote is visible, covers ``/proc`` (the kernel refuses a
+  new one inside the jail: an empty, read-only one instead), then drops every
+  capability;
 - lowers its limits: memory (``RLIMIT_DATA``), CPU time, file size, processes.
 
 It then runs the notebook's cells in a real IPython ``InteractiveShell`` (cell
@@ -144,7 +146,8 @@ def _isolate(job, emit) -> str:
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     if libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None) != 0:
         mount(b"tmpfs", "/proc", b"tmpfs", MS_RDONLY, b"size=16k,mode=0555")  # no /proc rather than another's
-    for path, size in ((scratch, "64m"), ("/tmp", "64m"), ("/dev/shm", "16m")):
+    private = [(scratch, "64m"), ("/dev/shm", "16m")] + ([("/tmp", "64m")] if job.get("private_tmp") else [])
+    for path, size in private:
         if os.path.isdir(path):
             mount(b"tmpfs", path, b"tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=0777".encode())
         elif path == scratch:

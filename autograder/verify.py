@@ -212,7 +212,8 @@ class Zygote:
             self.proc.stdin.flush()
         except BrokenPipeError:
             self.close()
-            raise RuntimeError("the grading jail did not start (is bubblewrap allowed to make namespaces here?)")
+            raise RuntimeError("the grading jail did not start" + (self._last_error() or
+                               " (is bubblewrap allowed to make namespaces here?)"))
         answer = {}
         reader = threading.Thread(target=lambda: answer.setdefault(
             "line", self.proc.stdout.readline(MAX_ANSWER_BYTES)))
@@ -285,6 +286,7 @@ def grade_one(nb, student: str, assignment_id: str, spec, info: SourceInfo, inpu
         "assignment_id": assignment_id, "cells": [src for _, src in cells], "parts": parts,
         "visible_tests": [{"id": tid, "source": src} for tid, src in info.visible.items()],
         "blocked": list(BLOCKED_MODULES), "scratch": zygote.jail.scratch, "drop_to": zygote.jail.drop_to,
+        "private_tmp": zygote.jail.private_tmp,
         "memory_mb": limits["memory_mb"], "cpu_s": int(limits["submission_timeout"]) + 5,
         "cell_timeout": limits["cell_timeout"], "part_timeout": limits["part_timeout"],
         "submission_timeout": limits["submission_timeout"],
