@@ -13,7 +13,6 @@ solution, graded with the default ``--jobs`` on two seeds, all get full marks.
 
 import csv
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -77,9 +76,15 @@ def processes_with(text: str) -> list[str]:
     return found
 
 
+# Runs a command and writes the peak memory (KiB) of it and of every process it waited for into a file.
+PEAK = ("import resource, subprocess, sys; rc = subprocess.call(sys.argv[2:]); "
+        "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); sys.exit(rc)")
+
+
 def run_grader(A, subs, tmp, *args, env=None, cwd=REPO):
     out = tmp / "grades.csv"
-    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", A, "--submissions", subs, "--out", out,
+    proc = subprocess.run([sys.executable, "-c", PEAK, tmp / "peak_kib",
+                           sys.executable, "-m", "autograder", "grade", A, "--submissions", subs, "--out", out,
                            "--db", f"sqlite:///{tmp / 'gradebook.db'}", "--work-dir", tmp / "work", *args],
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -119,12 +124,11 @@ def jailed(tmp_path_factory):
     # what `make grade` and a shell leave in the environment: all of it names the submissions
     env = dict(os.environ, SUBMISSIONS=str(subs), OUT=str(tmp / "grades.csv"), OLDPWD=str(subs / "a_full"),
                PWD=str(subs), MAKEFLAGS=f"SUBMISSIONS={subs} OUT={tmp}/x.csv", INIT_CWD=str(tmp))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     submitted = {p: p.read_bytes() for p in subs.rglob("*.ipynb")}
     rows = run_grader(A, subs, tmp, "--jobs", "1", "--timeout", "4", "--seed", "7", env=env, cwd=subs)
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_mb = int((tmp / "peak_kib").read_text()) / 1024     # the grader, its jail and every sandbox
     return {"rows": rows, "tmp": tmp, "full": sum(source_info(A).points.values()), "peak_mb": peak_mb,
-            "before_mb": before / 1024, "submitted": submitted, "subs": subs}
+            "submitted": submitted, "subs": subs}
 
 
 def test_submissions_are_byte_identical_after_the_attacks(jailed):
