@@ -134,9 +134,9 @@ def _event(ev: dict, state: dict, run: dict, trials: dict, stage: tuple, started
 
 def _stop(pid: int, init: int | None) -> None:
     """Kill the submission's PID namespace (through its init), then the child that made it."""
-    for target in ([init] if init and init != pid else []):
+    if init and init != pid:
         try:
-            os.kill(target, signal.SIGKILL)
+            os.kill(init, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
     try:

@@ -343,8 +343,8 @@ def run_batch(assignment_id: str, spec, notebooks: dict, *, jobs: int, seed: int
     expected = expected_outputs(spec, inputs)
     preload = tuple(getattr(spec, "PRELOAD", ()))
     slots = list(range(max(1, jobs)))
-    zygotes = {slot: Zygote(build(assignment_id, spec, tmp / f"jail{slot}", preload), tmp / f"jail{slot}.log")
-               for slot in slots}
+    jail = build(assignment_id, spec, tmp / "jail", preload)   # one staging, shared by every zygote
+    zygotes = {slot: Zygote(jail, tmp / f"jail{slot}.log") for slot in slots}
     free = list(slots)
     lock = threading.Lock()
 
