@@ -6,6 +6,7 @@ notebook as nbgrader would collect it from a student.
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 from pathlib import Path
@@ -13,7 +14,10 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from autograder.config import RELEASE_DIR, SOURCE_DIR
+from autograder.config import RELEASE_DIR, REPO, SOURCE_DIR
+
+# Every assignment with verified checks (autograder/specs/<ID>.py).
+ALL_SPECS = sorted(p.stem for p in (REPO / "autograder" / "specs").glob("ps*.py"))
 
 
 def source_nb(assignment_id: str):
@@ -26,6 +30,16 @@ def release_nb(assignment_id: str):
 
 def grade_id(cell) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def spec_of(assignment_id: str):
+    return importlib.import_module(f"autograder.specs.{assignment_id}")
+
+
+def solution_ids(assignment_id: str) -> list[str]:
+    """Grade ids of the released notebook's solution code cells (the graded functions' names)."""
+    return [grade_id(c) for c in release_nb(assignment_id).cells
+            if c.get("metadata", {}).get("nbgrader", {}).get("solution") and c.cell_type == "code"]
 
 
 def solved(assignment_id: str):

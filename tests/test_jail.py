@@ -26,23 +26,11 @@ import attacks
 from autograder.release import GRADED_NOTE_ID, graded_note
 from autograder.verify import source_info
 from conftest import REPO
-from submissions import append_code, grade_id, release_nb, solved, write
+from submissions import ALL_SPECS, append_code, grade_id, release_nb, solution_ids, solved, spec_of, write
 
 A = "ps1_backprop"
-ALL_SPECS = sorted(p.stem for p in (REPO / "autograder" / "specs").glob("ps*.py"))
 MARKER = f"escape-marker-{uuid.uuid4().hex[:8]}"
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed (make setup)")
-
-
-def spec_of(assignment_id):
-    import importlib
-
-    return importlib.import_module(f"autograder.specs.{assignment_id}")
-
-
-def functions_of(assignment_id):
-    return [grade_id(c) for c in release_nb(assignment_id).cells
-            if c.get("metadata", {}).get("nbgrader", {}).get("solution") and c.cell_type == "code"]
 
 
 def with_magics(nb):
@@ -98,7 +86,7 @@ def jailed(tmp_path_factory):
         pytest.skip("bubblewrap is not installed (make setup)")
     tmp = tmp_path_factory.mktemp("jail")
     subs = tmp / "submitted"
-    functions = functions_of(A)
+    functions = solution_ids(A)
     first = functions[0]
     stems = sorted({m.rsplit(".", 1)[-1] for m in spec_of(A).GRADED if m.startswith("course_lib")})
     shutil.copytree(REPO / "course_lib", tmp / "another_clone" / "course_lib")   # a second copy on disk
@@ -260,7 +248,7 @@ def test_six_copies_of_the_solution_all_get_full_marks(assignment_id, seed, tmp_
 @pytest.mark.parametrize("assignment_id", ALL_SPECS)
 def test_every_assignment_keeps_classmates_and_references_out(assignment_id, tmp_path):
     """The attacks that apply everywhere, on every assignment, each after an honest student in the same jail."""
-    functions = functions_of(assignment_id)
+    functions = solution_ids(assignment_id)
     stems = sorted({m.rsplit(".", 1)[-1] for m in spec_of(assignment_id).GRADED if m.startswith("course_lib")})
     subs = tmp_path / "subs"
     batch = {

@@ -11,7 +11,6 @@ user (``nobody``: an instructor without root), whose sandboxes live in user name
 
 import csv
 import hashlib
-import importlib
 import os
 import shutil
 import stat
@@ -26,23 +25,13 @@ import pytest
 import attacks
 from autograder.verify import source_info
 from conftest import REPO
-from submissions import (append_code, grade_id, plausibly_wrong, release_nb, solved, write,
-                         write_malformed)
+from submissions import (ALL_SPECS, append_code, plausibly_wrong, release_nb, solution_ids, solved,
+                         spec_of, write, write_malformed)
 
 # The full attack battery runs on the two assignments the issue names; every other
 # assignment with a spec is covered by the round trip in test_grading.py (verified engine)
 # and by test_every_spec_covers_every_auto_graded_cell below.
 VERIFIED = ["ps1_backprop", "ps5_rnn_bptt"]
-ALL_SPECS = sorted(p.stem for p in (REPO / "autograder" / "specs").glob("ps*.py"))
-
-
-def spec_of(assignment_id):
-    return importlib.import_module(f"autograder.specs.{assignment_id}")
-
-
-def solution_ids(assignment_id):
-    return [grade_id(c) for c in release_nb(assignment_id).cells
-            if c.get("metadata", {}).get("nbgrader", {}).get("solution") and c.cell_type == "code"]
 
 
 def digest(paths):
