@@ -104,12 +104,20 @@ def make_job(assignment_id: str, spec, graded: dict, workdir: Path, seeds=(0, 1)
     context: names of notebook objects an adapter may pass first (ps3: "wn")
     through: how many cells of the program to run (None: all of them)
     """
-    from autograder.strip import build_library, module_file, stripped_files
+    from autograder.strip import module_file
     from autograder.verify import draw_inputs
     from submissions import through_npz
 
-    lib = build_library(graded, assignment_id, REPO / "course_lib", workdir / "lib" / "course_lib")
-    third = stripped_files(graded, assignment_id, "course_lib", workdir / "third")     # {original: copy}
+    # Stripped in a fresh interpreter, as the grader's command does: CPython 3.11's ast.parse of a large file
+    # (SciPy's _stats_py.py) can raise "AST constructor recursion depth mismatch" deep inside pytest's stack.
+    build = ("import json, sys\nfrom pathlib import Path\nfrom autograder.strip import build_library, stripped_files\n"
+             "graded, aid, repo, work = json.loads(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])\n"
+             "build_library(graded, aid, repo / 'course_lib', work / 'lib' / 'course_lib')\n"
+             "print(json.dumps({str(k): str(v) for k, v in stripped_files(graded, aid, 'course_lib', work / 'third').items()}))")
+    done = subprocess.run([sys.executable, "-c", build, json.dumps(graded), assignment_id, str(REPO), str(workdir)],
+                          cwd=REPO, capture_output=True, text=True, check=True)
+    lib = workdir / "lib" / "course_lib"
+    third = {Path(k): Path(v) for k, v in json.loads(done.stdout).items()}     # {original: copy}
     overrides = {module: str(third[module_file(module)]) for module in graded
                  if module != "course_lib" and not module.startswith("course_lib.")}
     drawn = [draw_inputs(spec, seed) for seed in seeds]
