@@ -21,6 +21,10 @@ APT := $(shell command -v apt-get 2>/dev/null)
 SUDO := $(if $(filter 0,$(shell id -u)),,$(shell command -v sudo 2>/dev/null) -n)
 
 ID ?= ps1_backprop
+# make lab: where JupyterLab listens; no browser is opened on a machine without a screen.
+PORT ?= 8888
+IP ?= 127.0.0.1
+NO_BROWSER := $(if $(DISPLAY)$(filter Darwin,$(shell uname -s)),,--no-browser)
 SUBMISSIONS ?= submissions
 OUT ?= grades/$(ID).csv
 
@@ -38,6 +42,7 @@ setup: $(STAMPS)/python data sandbox
 
 # The Python environment: torch first (the pinned CPU build), then everything else.
 $(STAMPS)/python: pyproject.toml
+	@echo "Setting up the Python environment in $(VENV)/ (first run: torch, JupyterLab, nbgrader; about 3 minutes)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q "torch==2.13.0" $(QUIET_PIP)
 	$(BIN)/python -m pip install -q -e ".[test]" $(QUIET_PIP)
@@ -48,7 +53,7 @@ data: $(STAMPS)/wordnet
 $(STAMPS)/wordnet:
 	@if [ -f /usr/share/wordnet/data.noun ]; then echo "WordNet: found in /usr/share/wordnet"; \
 	elif [ -n "$(APT)" ] && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wordnet-base wordnet-sense-index >/dev/null; \
+	  echo "WordNet: installing Debian's wordnet-base and wordnet-sense-index"; $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wordnet-base wordnet-sense-index >/dev/null; \
 	else echo "WordNet: apt-get is not available here; skipping (modules 1-2 and 4-8 do not need it)"; fi
 	@mkdir -p $(STAMPS) && touch $@
 
@@ -58,7 +63,7 @@ sandbox: $(STAMPS)/sandbox
 $(STAMPS)/sandbox:
 	@if command -v bwrap >/dev/null 2>&1; then echo "bubblewrap: $$(bwrap --version)"; \
 	elif [ -n "$(APT)" ] && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq bubblewrap >/dev/null; \
+	  echo "bubblewrap: installing Debian's bubblewrap (the grading jail)"; $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq bubblewrap >/dev/null; \
 	else echo "bubblewrap: not installable here; verified grading will say its file system is not allow-listed"; fi
 	@mkdir -p $(STAMPS) && touch $@
 
@@ -67,7 +72,7 @@ browser: $(STAMPS)/browser
 $(STAMPS)/browser:
 	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "wqy\|noto.*cjk"; then echo "Chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
 	elif [ -n "$(APT)" ] && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
+	  echo "Chromium: installing Debian's chromium for the browser tests (about a minute)"; $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
 	else echo "Chromium: not installable here; the browser tests will be skipped"; fi
 	@mkdir -p $(STAMPS) && touch $@
 
@@ -76,12 +81,15 @@ postgres: $(STAMPS)/postgres
 $(STAMPS)/postgres:
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then echo "PostgreSQL: $$(ls -d /usr/lib/postgresql/*/ | head -1)"; \
 	elif [ -n "$(APT)" ] && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
+	  echo "PostgreSQL: installing Debian's server for the shared-gradebook test"; $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
 	else echo "PostgreSQL: not installable here; the shared-gradebook test will be skipped"; fi
 	@mkdir -p $(STAMPS) && touch $@
 
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(ROOT_FLAG)
+	@echo "Opening the course in JupyterLab on http://$(IP):$(PORT)/lab (open the URL with its token, printed below;"
+	@echo "  another port: make lab PORT=9999; from another machine: ssh -L $(PORT):localhost:$(PORT) this-host, then open it there)"
+	$(BIN)/jupyter lab --config=jupyter_server_config.py --ip=$(IP) --port=$(PORT) --ServerApp.root_dir=. \
+	  --LabApp.default_url=/lab/tree/notebooks $(NO_BROWSER) $(ROOT_FLAG)
 
 test: setup browser postgres
 	$(BIN)/python -m pytest -q

@@ -28,9 +28,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB, help="memory limit of a kernel")
     p.add_argument("--db", default=None, help="gradebook SQLAlchemy URL (default SQLite in .grading/)")
     p.add_argument("--work-dir", type=Path, default=WORK_DIR, help="grading work area (default .grading/)")
-    p.add_argument("--engine", choices=["auto", "verified", "nbgrader"], default="auto",
-                   help="verified: scores from checks outside the student's kernel (default when the assignment "
-                        "has autograder/specs/<ID>.py); nbgrader: nbgrader's in-kernel autograde")
     p.add_argument("--seed", type=int, default=None, help="seed of the inputs drawn for the verified checks")
 
     p = sub.add_parser("feedback", help="HTML feedback per student, hidden tests removed")
@@ -87,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             rows = grade(args.id, args.submissions, args.out, jobs=args.jobs, cell_timeout=args.timeout,
                          memory_mb=args.memory_mb, student_timeout=args.student_timeout, db_url=args.db,
-                         work_dir=args.work_dir, engine=args.engine, seed=args.seed)
+                         work_dir=args.work_dir, seed=args.seed)
         except GradeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -97,9 +94,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {r.student}: {r.status}: {r.message}")
         return 0 if any(r.status == "ok" for r in rows) else 1   # every submission failed: say so
     if args.command == "feedback":
-        from .feedback import feedback
+        from .feedback import FeedbackError, feedback
 
-        paths = feedback(args.id, work_dir=args.work_dir, db_url=args.db)
+        try:
+            paths = feedback(args.id, work_dir=args.work_dir, db_url=args.db)
+        except FeedbackError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         for path in paths:
             print(f"feedback {path}")
         if not paths:

@@ -66,8 +66,28 @@ def course_config(
     # Grading: always re-add grade cells a student deleted, so a deleted test
     # cannot silently become "needs manual grade".
     c.OverwriteCells.add_missing_cells = True
+    c.QuietOverwriteCells.add_missing_cells = True
     c.Execute.timeout = cell_timeout
     c.Execute.interrupt_on_timeout = True
+    # One engine, whichever door (nbgrader autograde, formgrader's Autograde, python -m autograder grade):
+    # the verified checks replace the in-kernel Execute, nbgrader's SaveAutoGrades stores their scores.
+    c.VerifiedExecute.timeout = cell_timeout
+    c.Autograde.sanitize_preprocessors = [
+        "nbgrader.preprocessors.ClearOutput", "nbgrader.preprocessors.DeduplicateIds",
+        "nbgrader.preprocessors.OverwriteKernelspec", "autograder.preprocessors.QuietOverwriteCells",
+        "nbgrader.preprocessors.CheckCellMetadata"]
+    c.Autograde.autograde_preprocessors = [
+        "autograder.preprocessors.VerifiedExecute", "nbgrader.preprocessors.LimitOutput",
+        "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
+        "nbgrader.preprocessors.CheckCellMetadata"]
+    # Feedback (nbgrader generate_feedback, formgrader's Generate Feedback): never a hidden test.
+    c.GenerateFeedback.preprocessors = [
+        "nbgrader.preprocessors.GetGrades", "autograder.preprocessors.ScrubHiddenTests",
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
+    # Release (nbgrader release_assignment, formgrader's Release): only what solutions/ generates.
+    c.ExchangeFactory.release_assignment = "autograder.exchange.VerifiedReleaseAssignment"
+    # Every HTML page (feedback, formgrader's views, exports): maths as MathML, no CDN needed.
+    c.HTMLExporter.filters = {"markdown2html": "autograder.mathml.markdown2html"}
     c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
     return c
 

@@ -40,10 +40,22 @@ def use_in_process_alembic() -> None:
     nbgrader.api.get_alembic_version = _alembic_head_in_process
 
 
-def make_api(**config_kwargs) -> NbGraderAPI:
-    """An NbGraderAPI whose course directory follows :func:`course_config`."""
+def quiet_gradebook_warnings() -> None:
+    """Hide SQLAlchemy's "not in session" notes about nbgrader's own cascades (printed per submission, harmless)."""
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session", category=SAWarning)
+
+
+def make_api(extra=None, **config_kwargs) -> NbGraderAPI:
+    """An NbGraderAPI whose course directory follows :func:`course_config` (plus ``extra`` settings)."""
     ensure_tools_on_path()
+    quiet_gradebook_warnings()
     use_in_process_alembic()
     config = course_config(**config_kwargs)
+    if extra is not None:
+        config.merge(extra)
     coursedir = CourseDirectory(config=config)
     return NbGraderAPI(coursedir=coursedir, config=config)

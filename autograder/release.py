@@ -91,25 +91,28 @@ def _canonical(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def stale_releases(ids: list[str] | None = None) -> list[str]:
-    """Assignments whose committed release differs from a fresh generation."""
-    ids = ids or assignment_ids()
-    stale = []
+def release_differences(assignment_id: str, release_dir: Path = RELEASE_DIR) -> list[str]:
+    """What differs between ``release_dir/<ID>`` and a fresh generation from ``solutions/<ID>`` ([] if nothing)."""
+    release_dir = Path(release_dir)
     with tempfile.TemporaryDirectory() as tmp:
         fresh_dir = Path(tmp) / "release"
-        release(ids, release_dir=fresh_dir, work_dir=Path(tmp) / "work")
-        for assignment_id in ids:
-            fresh = sorted(p.relative_to(fresh_dir) for p in (fresh_dir / assignment_id).rglob("*") if p.is_file())
-            committed_dir = RELEASE_DIR / assignment_id
-            committed = sorted(p.relative_to(RELEASE_DIR) for p in committed_dir.rglob("*") if p.is_file()) \
-                if committed_dir.exists() else []
-            if fresh != committed:
-                stale.append(assignment_id)
-                continue
-            for rel in fresh:
-                a, b = fresh_dir / rel, RELEASE_DIR / rel
+        release([assignment_id], release_dir=fresh_dir, work_dir=Path(tmp) / "work")
+        files = lambda root: {p.relative_to(root) for p in (root / assignment_id).rglob("*")  # noqa: E731
+                              if p.is_file() and ".ipynb_checkpoints" not in p.parts} if (root / assignment_id).exists() else set()
+        fresh, there = files(fresh_dir), files(release_dir)
+        differences = [f"{rel} is missing" for rel in sorted(fresh - there)]
+        differences += [f"{rel} is not generated from solutions/" for rel in sorted(there - fresh)]
+        for rel in sorted(fresh & there):
+            a, b = fresh_dir / rel, release_dir / rel
+            try:
                 same = _canonical(a) == _canonical(b) if rel.suffix == ".ipynb" else a.read_bytes() == b.read_bytes()
-                if not same:
-                    stale.append(assignment_id)
-                    break
-    return stale
+            except ValueError:   # not JSON any more
+                same = False
+            if not same:
+                differences.append(f"{rel} was changed")
+    return differences
+
+
+def stale_releases(ids: list[str] | None = None) -> list[str]:
+    """Assignments whose committed release differs from a fresh generation."""
+    return [assignment_id for assignment_id in ids or assignment_ids() if release_differences(assignment_id)]

@@ -238,6 +238,8 @@ class Zygote:
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait()
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                pipe.close()
             self.proc = None
 
 
@@ -331,85 +333,90 @@ def grade_one(nb, student: str, assignment_id: str, spec, info: SourceInfo, inpu
                     state["visible"], notes)
 
 
+class Checker:
+    """One assignment's verified checks on one seed, ready to grade any number of notebooks.
+
+    Holds what a batch shares: the jail's staging (built once), the inputs drawn
+    from ``seed`` and their reference outputs (computed once), and ``jobs``
+    zygotes.  :meth:`grade` may be called from ``jobs`` threads at once.  Used
+    by :func:`run_batch` and by nbgrader's autograde (:mod:`autograder.preprocessors`).
+    """
+
+    def __init__(self, assignment_id: str, spec, *, seed: int, limits: dict, tmp: Path, jobs: int = 1):
+        from .jail import build
+
+        self.assignment_id, self.spec, self.seed, self.limits = assignment_id, spec, seed, limits
+        self.info = source_info(assignment_id)
+        if hasattr(spec, "prepare"):  # e.g. build a data cache the read-only sandbox will need
+            spec.prepare()
+        self.inputs = draw_inputs(spec, seed)
+        self.expected = expected_outputs(spec, self.inputs)
+        jail = build(assignment_id, spec, Path(tmp) / "jail", tuple(getattr(spec, "PRELOAD", ())))
+        self.zygotes = [Zygote(jail, Path(tmp) / f"jail{slot}.log") for slot in range(max(1, jobs))]
+        self._free = list(self.zygotes)
+        self._lock = threading.Lock()
+
+    def grade(self, nb, student: str) -> Verified:
+        with self._lock:
+            zygote = self._free.pop()
+        try:
+            return grade_one(nb, student, self.assignment_id, self.spec, self.info, self.inputs, self.expected,
+                             zygote, self.limits)
+        finally:
+            with self._lock:
+                self._free.append(zygote)
+
+    def close(self) -> None:
+        for zygote in self.zygotes:
+            zygote.close()
+
+
+def program_key(nb, info: SourceInfo) -> str:
+    """A digest of the code :func:`program_cells` runs for ``nb``: equal keys, equal programs."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps([src for _, src in program_cells(nb, info)]).encode()).hexdigest()
+
+
 def run_batch(assignment_id: str, spec, notebooks: dict, *, jobs: int, seed: int, limits: dict,
               tmp: Path, progress) -> dict:
     """Grade {student: notebook} in parallel; returns {student: Verified or Exception}."""
-    from .jail import build
-
-    info = source_info(assignment_id)
-    if hasattr(spec, "prepare"):  # e.g. build a data cache the read-only sandbox will need
-        spec.prepare()
-    inputs = draw_inputs(spec, seed)
-    expected = expected_outputs(spec, inputs)
-    preload = tuple(getattr(spec, "PRELOAD", ()))
-    slots = list(range(max(1, jobs)))
-    jail = build(assignment_id, spec, tmp / "jail", preload)   # one staging, shared by every zygote
-    zygotes = {slot: Zygote(jail, tmp / f"jail{slot}.log") for slot in slots}
-    free = list(slots)
-    lock = threading.Lock()
+    checker = Checker(assignment_id, spec, seed=seed, limits=limits, tmp=tmp, jobs=jobs)
 
     def task(student):
-        with lock:
-            slot = free.pop()
         try:
-            return grade_one(notebooks[student], student, assignment_id, spec, info, inputs, expected,
-                             zygotes[slot], limits)
+            return checker.grade(notebooks[student], student)
         except Exception as exc:  # a jail failure costs this student only
             return exc
         finally:
-            with lock:
-                free.append(slot)
             progress(student)
 
     try:
-        with ThreadPoolExecutor(max_workers=len(slots)) as pool:
-            results = dict(zip(notebooks, pool.map(task, list(notebooks))))
+        with ThreadPoolExecutor(max_workers=len(checker.zygotes)) as pool:
+            return dict(zip(notebooks, pool.map(task, list(notebooks))))
     finally:
-        for zygote in zygotes.values():
-            zygote.close()
-    return results
+        checker.close()
 
 
-def write_gradebook(db_url: str, assignment_id: str, info: SourceInfo, results: dict) -> None:
-    """Store each verified part score as the auto score of its test cell."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    import warnings
-
-    with warnings.catch_warnings(), Gradebook(db_url) as gb:
-        warnings.simplefilter("ignore")  # SQLAlchemy notes about nbgrader's cascades, not ours to fix
-        for student, res in results.items():
-            gb.update_or_create_student(student)
-            try:
-                gb.remove_submission(assignment_id, student)
-            except MissingEntry:
-                pass
-            gb.add_submission(assignment_id, student)
-            for test_id, (earned, _max) in res.part_scores.items():
-                grade = gb.find_grade(test_id, info.notebook_id, assignment_id, student)
-                grade.auto_score = earned
-                # as nbgrader's SaveAutoGrades: an auto score needs no grader unless one overrode it
-                grade.needs_manual_grade = grade.manual_score is not None
-            gb.db.commit()
+VERIFIED_MIME = "application/vnd.course.verified+json"
 
 
-def write_autograded(nb, res: Verified, info: SourceInfo, dest: Path) -> None:
-    """The submission as graded: visible tests back in place, their output, and the verified score."""
-    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
-    for cell in nb.cells:
-        if cell.get("cell_type") == "code":
-            cell.outputs, cell.execution_count = [], None
-        meta = nbgrader_meta(cell)
-        tid = meta.get("grade_id")
-        if tid in info.points:
-            cell.source = info.visible[tid] + "\n# (hidden tests: checked outside your notebook when graded)"
-            earned, maximum = res.part_scores.get(tid, (0.0, info.points[tid]))
-            vis = res.visible.get(tid, {})
-            text = vis.get("stdout", "")
-            if vis.get("error"):
-                text += vis["error"] + "\n"
-            why = res.part_messages.get(tid, "")
-            text += f"Verified score: {earned:g} / {maximum:g}" + (f" ({why})" if why else "") + "\n"
-            cell.outputs = [new_output("stream", name="stdout", text=text)]
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(dest))
+def verdict_outputs(res: Verified, test_id: str, points: float) -> list:
+    """The outputs nbgrader stores for one graded test cell, so that its stock SaveAutoGrades reads the verified score.
+
+    nbgrader scores a test cell by its outputs: an error gives 0, an
+    ``execute_result`` that is a number gives that many points, *no output*
+    gives full credit.  Every graded cell therefore gets two: what the visible
+    tests printed and the verdict (a ``display_data`` the feedback keeps), then
+    the score as an ``execute_result`` (which the feedback drops).
+    """
+    earned, maximum = res.part_scores.get(test_id, (0.0, points))
+    vis = res.visible.get(test_id, {})
+    text = vis.get("stdout", "")
+    if vis.get("error"):
+        text += vis["error"] + "\n"
+    why = res.part_messages.get(test_id, "") if test_id in res.part_scores else "no verified check for this cell"
+    text += f"Verified score: {earned:g} / {maximum:g}" + (f" ({why})" if why else "") + "\n"
+    verdict = {"test_id": test_id, "score": earned, "max_score": maximum, "message": why}
+    return [new_output("display_data", data={"text/plain": text, VERIFIED_MIME: verdict}),
+            new_output("execute_result", data={"text/plain": repr(float(earned))}, execution_count=None)]

@@ -224,7 +224,7 @@ def _write_settings(user_settings_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def running_lab(root_dir, tmp_path, startup_timeout_s: float = 60) -> Iterator[Lab]:
+def running_lab(root_dir, tmp_path, startup_timeout_s: float = 60, extra_args=()) -> Iterator[Lab]:
     """Start JupyterLab serving ``root_dir``; everything it writes goes to ``tmp_path``."""
     root_dir = Path(root_dir).resolve()
     base = Path(tmp_path) / "jupyterlab"
@@ -267,6 +267,7 @@ def running_lab(root_dir, tmp_path, startup_timeout_s: float = 60) -> Iterator[L
         "--LabApp.expose_app_in_browser=True",  # fallback for Run All, see below
         "--LabApp.news_url=",
         "--ServerApp.open_browser=False",
+        *extra_args,
     ]
     log = open(log_path, "wb")
     proc = subprocess.Popen(

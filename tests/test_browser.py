@@ -20,7 +20,9 @@ pytest.importorskip("playwright.sync_api", reason="playwright (python) is not in
 from autograder.config import assignment_ids  # noqa: E402
 from jupyterlab_browser import (  # noqa: E402
     chromium_available, chromium_page, nudge_first_slider, run_notebook_in_browser, running_lab)
-from submissions import plausibly_wrong, release_nb, solved, write  # noqa: E402
+import attacks  # noqa: E402
+from submissions import (  # noqa: E402
+    append_code, plausibly_wrong, release_nb, solution_ids, solved, spec_of, write)
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
@@ -204,6 +206,11 @@ def graded_course(tmp_path_factory):
     write(subs, "ada", GRADED_ID, solved(GRADED_ID))
     write(subs, "bob", GRADED_ID, plausibly_wrong(GRADED_ID))
     write(subs, "cy", GRADED_ID, release_nb(GRADED_ID))
+    # the hostile part of the batch: calls the course's reference; patches numpy's comparisons onto a mistake
+    blocked = [m for m in spec_of(GRADED_ID).GRADED if m.startswith("course_lib")]
+    write(subs, "dan", GRADED_ID, append_code(release_nb(GRADED_ID),
+                                              attacks.call_reference(solution_ids(GRADED_ID), blocked)))
+    write(subs, "eve", GRADED_ID, append_code(plausibly_wrong(GRADED_ID), attacks.patch_comparisons()))
     out = base / "grades.csv"
     subprocess.run([sys.executable, "-m", "autograder", "grade", GRADED_ID, "--submissions", subs,
                     "--out", out, "--work-dir", work, "--seed", "2026"],
@@ -227,7 +234,7 @@ def _score(text: str) -> tuple[float, float]:
 
 def test_formgrader_shows_the_graded_batch(graded_course, tmp_path):
     course, rows = graded_course
-    assert {s: r["status"] for s, r in rows.items()} == {"ada": "ok", "bob": "ok", "cy": "ok"}
+    assert {s: r["status"] for s, r in rows.items()} == dict.fromkeys(["ada", "bob", "cy", "dan", "eve"], "ok")
     expected = {s: (float(r["score"]), float(r["max_score"])) for s, r in rows.items()}
     assert expected["ada"][0] == expected["ada"][1] > expected["bob"][0] > expected["cy"][0] == 0
     console_errors: list[str] = []
@@ -245,7 +252,7 @@ def test_formgrader_shows_the_graded_batch(graded_course, tmp_path):
         assignments = {r[0]: r for r in table.evaluate(_TABLE_ROWS_JS)}
         header = frame.locator("thead").first.evaluate("t => [...t.rows[0].cells].map(c => c.innerText.trim())")
         assert set(assignment_ids()) <= set(assignments), assignments
-        assert assignments[GRADED_ID][header.index("# Submissions")] == "3"
+        assert assignments[GRADED_ID][header.index("# Submissions")] == "5"
         body = frame.locator("body").inner_text()
         assert "does not exist" not in body, body  # e.g. the exchange directory warning
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -269,3 +276,93 @@ def test_formgrader_shows_the_graded_batch(graded_course, tmp_path):
         assert submissions == expected, (submissions, expected)
         page.screenshot(path=str(SCREENSHOTS / "formgrader_submissions.png"))
     assert not [e for e in console_errors if "formgrader" in e], console_errors
+
+
+def _close_modal(frame, title: str) -> str:
+    """Wait for formgrader's modal saying ``title``, return its text, press OK."""
+    modal = frame.locator(".modal-dialog", has_text=title).first
+    modal.wait_for(timeout=180_000)
+    text = modal.inner_text()
+    modal.locator("button.close", has_text="OK").click()
+    modal.wait_for(state="hidden", timeout=30_000)
+    return text
+
+
+def test_formgrader_buttons_keep_the_verified_scores(graded_course, tmp_path):
+    """Autograde, Generate Feedback and Release, clicked in formgrader, go through the verified doors."""
+    from autograder.release import release_differences
+
+    course, rows = graded_course
+    expected = {s: (float(r["score"]), float(r["max_score"])) for s, r in rows.items()}
+    work = course / ".grading"
+    with running_lab(course, tmp_path) as lab, chromium_page() as page:
+        page.goto(lab.url("lab"), wait_until="domcontentloaded")   # logs in (formgrader's pages need the cookie)
+        page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for(timeout=60_000)
+        page.goto(f"{lab.base_url}formgrader/manage_submissions/{GRADED_ID}", wait_until="domcontentloaded")
+        table = page.locator("tbody#main-table")
+        page.locator("tbody#main-table td.autograde a").first.wait_for(timeout=60_000)
+        for i in range(page.locator("tbody#main-table td.autograde a").count()):
+            page.locator("tbody#main-table td.autograde a").nth(i).click()
+            assert "Successfully autograded" in _close_modal(page, "autograd")
+        page.reload()
+        page.locator("tbody#main-table td.autograde a").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(500)
+        header = page.locator("thead").first.evaluate("t => [...t.rows[0].cells].map(c => c.innerText.trim())")
+        shown = {r[header.index("Student ID")]: _score(r[header.index("Score")])
+                 for r in table.evaluate(_TABLE_ROWS_JS)}
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "formgrader_after_autograde.png"))
+        assert shown == expected, (shown, expected)
+
+        page.goto(f"{lab.base_url}formgrader/manage_assignments", wait_until="domcontentloaded")
+        row = page.locator("tbody#main-table tr", has=page.locator("td", has_text=GRADED_ID)).first
+        row.locator("td.generate-feedback a").click(timeout=60_000)
+        assert "Successfully generated feedback" in _close_modal(page, "feedback")
+        row.locator("td.release a").click(timeout=60_000)
+        assert "Successfully released" in _close_modal(page, "release")
+        page.screenshot(path=str(SCREENSHOTS / "formgrader_released.png"))
+
+    pages = sorted((work / "feedback").rglob("*.html"))
+    assert {p.parent.parent.name for p in pages} == set(rows), pages
+    source = release_nb(GRADED_ID)  # noqa: F841  (the released text is allowed; the hidden tests are not)
+    import nbformat
+
+    hidden = []
+    for cell in nbformat.read(str(REPO / "solutions" / GRADED_ID / f"{GRADED_ID}.ipynb"), as_version=4).cells:
+        visible = {ln.strip() for ln in cell.source.split("### BEGIN HIDDEN TESTS")[0].splitlines()}
+        for block in cell.source.split("### BEGIN HIDDEN TESTS")[1:]:
+            hidden += [ln.strip() for ln in block.split("### END HIDDEN TESTS")[0].splitlines()
+                       if len(ln.strip()) > 20 and ln.strip() not in visible]
+    import html as html_lib
+
+    for path in pages:
+        text = path.read_text(encoding="utf-8")
+        assert "Verified score" in text and not [ln for ln in hidden if ln in text or html_lib.escape(ln) in text]
+    published = next((work / "exchange").rglob(f"outbound/{GRADED_ID}")).parent
+    assert release_differences(GRADED_ID, published) == []
+
+
+def test_feedback_maths_is_typeset_offline(graded_course, tmp_path):
+    """A feedback page, opened with every network request refused, shows formulas as maths (MathML)."""
+    course, rows = graded_course
+    subprocess.run([sys.executable, "-m", "autograder", "feedback", GRADED_ID, "--work-dir", course / ".grading"],
+                   cwd=REPO, check=True, capture_output=True, timeout=600)
+    path = course / ".grading" / "feedback" / "bob" / GRADED_ID / f"{GRADED_ID}.html"
+    refused = []
+    with chromium_page() as page:
+        def route(r):
+            if r.request.url.startswith("file:"):
+                r.continue_()
+            else:
+                refused.append(r.request.url)
+                r.abort()
+
+        page.route("**/*", route)
+        page.goto(path.as_uri(), wait_until="load")
+        boxes = page.locator("math").evaluate_all("ms => ms.map(m => m.getBoundingClientRect().height)")
+        text = page.locator("body").inner_text()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.locator("math").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOTS / "feedback_offline_maths.png"))
+    assert len(boxes) >= 10 and all(h > 0 for h in boxes), boxes
+    assert "\\frac" not in text and "\\top" not in text, "raw LaTeX on the page"

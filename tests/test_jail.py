@@ -140,7 +140,8 @@ def test_no_code_from_classmates_memory_or_other_copies(jailed, student):
 
 def test_visible_tests_run_in_the_grader_without_tripping_the_block(jailed):
     nb = nbformat.read(str(jailed["tmp"] / "work" / "autograded" / "a_full" / A / f"{A}.ipynb"), as_version=4)
-    outputs = ["".join(o.get("text", "") for o in c.get("outputs", [])) for c in nb.cells
+    outputs = ["".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in c.get("outputs", []))
+               for c in nb.cells
                if c.get("metadata", {}).get("nbgrader", {}).get("grade")
                and not c.get("metadata", {}).get("nbgrader", {}).get("solution")]
     assert outputs and all("visible tests passed" in text for text in outputs), outputs
@@ -238,9 +239,12 @@ def test_six_copies_of_the_solution_all_get_full_marks(assignment_id, seed, tmp_
     # the visible tests ran in the grader too, without tripping over what the jail leaves out
     nb = nbformat.read(str(tmp_path / "work" / "autograded" / "copy0" / assignment_id / f"{assignment_id}.ipynb"),
                        as_version=4)
-    broken = {grade_id(c): "".join(o.get("text", "") for o in c.get("outputs", []))[-300:] for c in nb.cells
-              if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c.cell_type == "code"
-              and any("Error" in o.get("text", "") for o in c.get("outputs", []))}
+    text = lambda o: o.get("text", "") or o.get("data", {}).get("text/plain", "")  # noqa: E731
+    tests = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c.cell_type == "code"
+             and not c.metadata["nbgrader"].get("solution")]
+    assert tests and all("Verified score" in "".join(map(text, c.get("outputs", []))) for c in tests)
+    broken = {grade_id(c): "".join(map(text, c.get("outputs", [])))[-300:] for c in tests
+              if any("Error" in text(o) for o in c.get("outputs", []))}
     assert not broken, broken
 
 

@@ -1,0 +1,48 @@
+"""Maths in the course's HTML without a network: LaTeX turned into MathML when the page is written.
+
+nbconvert's HTML (nbgrader's feedback, formgrader's submission view, any
+export) leaves ``$...$`` for MathJax, which it loads from a CDN: offline, a
+student sees raw LaTeX.  ``nbgrader_config.py`` replaces nbconvert's
+``markdown2html`` filter with this one, which renders the same markdown but
+writes each formula as MathML (``latex2mathml``, pure Python), drawn by the
+browser itself.  A formula latex2mathml cannot read is left as it was, for
+MathJax where it loads.
+"""
+
+from __future__ import annotations
+
+import html
+
+from jinja2 import pass_context
+from latex2mathml.converter import convert
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+
+def to_mathml(latex: str, display: str) -> str | None:
+    try:
+        return convert(html.unescape(latex).strip(), display=display)
+    except Exception:  # latex2mathml raises its own exceptions for unsupported commands
+        return None
+
+
+class MathMLRenderer(IPythonRenderer):
+    """nbconvert's markdown renderer, with formulas as MathML."""
+
+    def inline_math(self, body: str) -> str:
+        return to_mathml(body, "inline") or super().inline_math(body)
+
+    def block_math(self, body: str) -> str:
+        return to_mathml(body, "block") or super().block_math(body)
+
+    def latex_environment(self, name: str, body: str) -> str:
+        return to_mathml(f"\\begin{{{name}}}{body}\\end{{{name}}}", "block") or super().latex_environment(name, body)
+
+
+@pass_context
+def markdown2html(context, source: str) -> str:
+    """nbconvert's ``HTMLExporter.markdown2html``, writing MathML."""
+    cell = context.get("cell", {})
+    path = context.get("resources", {}).get("metadata", {}).get("path", "")
+    renderer = MathMLRenderer(escape=False, attachments=cell.get("attachments", {}), path=path,
+                              anchor_link_text="¶")
+    return MarkdownWithMath(renderer=renderer).render(source)

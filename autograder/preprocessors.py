@@ -1,0 +1,203 @@
+"""The verified engine inside nbgrader: preprocessors that ``nbgrader_config.py`` puts in nbgrader's converters.
+
+nbgrader grades a notebook by running it in a kernel (``Execute``) and then
+reading each test cell's outputs (``SaveAutoGrades``).  The course replaces
+the first step and keeps the rest, so every door of nbgrader — ``nbgrader
+autograde``, formgrader's *Autograde* button, ``python -m autograder grade`` —
+stores the same verified score in the same gradebook:
+
+- :class:`VerifiedExecute` (in ``Autograde.autograde_preprocessors`` in place
+  of ``Execute``) asks the verified engine (:mod:`autograder.verify`) what each
+  part returned in the jail, and writes every test cell's verdict as its output;
+- :class:`QuietOverwriteCells` (in ``Autograde.sanitize_preprocessors`` in
+  place of ``OverwriteCells``) does not warn about a test cell that is exactly
+  as released (its hidden tests were cut out for students, nbgrader #1961);
+- :class:`ScrubHiddenTests` (in ``GenerateFeedback.preprocessors``) removes
+  hidden tests from feedback, and every output of a test cell but its verdict.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor, OverwriteCells
+from nbgrader.utils import is_grade, is_solution
+from traitlets import Float, Integer
+
+from .config import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY_MB
+
+# Results already computed by a parallel batch (python -m autograder grade):
+# {(assignment, student): (program key, Verified)}.  VerifiedExecute uses one only
+# if the notebook nbgrader hands it runs exactly the program that was graded.
+PREFETCHED: dict = {}
+
+
+class _Checkers:
+    """One :class:`autograder.verify.Checker` per assignment and settings, kept while in use.
+
+    ``nbgrader autograde`` grades students one after the other in one process:
+    the jail and the reference outputs are built once.  In a long-lived process
+    (the Jupyter server behind formgrader) a checker idle for ``idle_s`` is closed.
+    """
+
+    idle_s = 120.0
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._open: dict = {}   # key -> [checker, tmp dir, last use]
+        atexit.register(self.close_all)
+
+    def get(self, key, make):
+        with self._lock:
+            self._close_idle()
+            if key not in self._open:
+                tmp = tempfile.mkdtemp(prefix="course-verify-")
+                os.chmod(tmp, 0o755)
+                self._open[key] = [make(Path(tmp)), tmp, time.monotonic()]
+            entry = self._open[key]
+            entry[2] = time.monotonic()
+            return entry[0]
+
+    def _close_idle(self):
+        for key in [k for k, (_, _, used) in self._open.items() if time.monotonic() - used > self.idle_s]:
+            self._close(key)
+
+    def _close(self, key):
+        checker, tmp, _ = self._open.pop(key)
+        checker.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def close_all(self):
+        with self._lock:
+            for key in list(self._open):
+                self._close(key)
+
+
+CHECKERS = _Checkers()
+
+
+class VerifiedExecute(NbGraderPreprocessor):
+    """Grade a submission with the verified engine instead of running it in a kernel.
+
+    For every auto-graded test cell it writes the verified verdict as the cell's
+    output: what the visible tests printed, ``Verified score: x / y (why)``, and
+    the score as a number, from which nbgrader's ``SaveAutoGrades`` stores
+    exactly those points.  A test cell with no verified check scores 0 (nbgrader
+    would give full credit to a cell without output).  An assignment without a
+    spec in ``autograder/specs/`` is refused.
+    """
+
+    seed = Integer(None, allow_none=True,
+                   help="Seed of the inputs drawn for the checks (default: a new one per process, logged)"
+                   ).tag(config=True)
+    timeout = Integer(DEFAULT_CELL_TIMEOUT, help="Seconds a cell of the submission may run").tag(config=True)
+    memory_mb = Integer(DEFAULT_MEMORY_MB, help="Memory limit of a submission, in MiB").tag(config=True)
+    submission_timeout = Float(0.0, help="Seconds for a whole submission (0: max(120, 10 x timeout))"
+                               ).tag(config=True)
+
+    _process_seed = None
+
+    def _limits(self) -> dict:
+        whole = self.submission_timeout or max(120.0, 10.0 * self.timeout)
+        return {"cell_timeout": self.timeout, "part_timeout": self.timeout, "memory_mb": self.memory_mb,
+                "submission_timeout": whole}
+
+    def _seed(self) -> int:
+        if self.seed is not None:
+            return self.seed
+        if VerifiedExecute._process_seed is None:
+            VerifiedExecute._process_seed = int.from_bytes(os.urandom(4), "little")
+        return VerifiedExecute._process_seed
+
+    def preprocess(self, nb, resources):
+        from .parts import load_spec
+        from .verify import Checker, program_key, source_info, verdict_outputs
+
+        assignment_id = resources["nbgrader"]["assignment"]
+        student = resources["nbgrader"]["student"]
+        spec = load_spec(assignment_id)
+        if spec is None:
+            raise RuntimeError(f"{assignment_id} has no verified checks: write autograder/specs/{assignment_id}.py "
+                               "(nbgrader's in-kernel autograde is not used: a student could patch its tests)")
+        info = source_info(assignment_id)
+        key, res = PREFETCHED.pop((assignment_id, student), (None, None))
+        if res is None or key != program_key(nb, info):
+            seed, limits = self._seed(), self._limits()
+            self.log.info("verified grading of %s for %s (inputs drawn with seed %s)", assignment_id, student, seed)
+            checker = CHECKERS.get((assignment_id, seed, tuple(sorted(limits.items()))),
+                                   lambda tmp: Checker(assignment_id, spec, seed=seed, limits=limits, tmp=tmp))
+            res = checker.grade(nb, student)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+                if is_grade(cell) and not is_solution(cell):
+                    test_id = cell.metadata["nbgrader"]["grade_id"]
+                    cell.outputs = verdict_outputs(res, test_id, float(cell.metadata["nbgrader"].get("points", 0)))
+        resources.setdefault("verified", {}).update(status=res.status, message=res.message, score=res.score)
+        log = self.log.info if res.status == "ok" else self.log.warning
+        log("%s %s: %g / %g verified (%s)%s", assignment_id, student, res.score, res.max_score, res.status,
+            f": {res.message}" if res.message else "")
+        return nb, resources
+
+
+class QuietOverwriteCells(OverwriteCells):
+    """nbgrader's ``OverwriteCells``, without the false "checksum has changed" warning.
+
+    A released test cell lacks its hidden tests, so its checksum always differs
+    from the instructor's (nbgrader #1961): four warnings per untouched
+    submission.  A test cell whose source is exactly its released (visible) part
+    is put back silently; any other change is still reported.
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        from .verify import visible_source
+
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id and is_grade(cell) and not is_solution(cell):
+            try:
+                source = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id).source
+            except Exception:  # missing entries are reported by OverwriteCells itself
+                source = None
+            if source is not None and cell.source.rstrip() == visible_source(source):
+                cell.source = source
+        return super().preprocess_cell(cell, resources, cell_index)
+
+
+HIDDEN_NOTE = "# (hidden tests ran here, outside your notebook, when it was graded)"
+
+
+class ScrubHiddenTests(ClearHiddenTests):
+    """Feedback without hidden tests: nbgrader's ``ClearHiddenTests``, plus the outputs.
+
+    ``ClearHiddenTests`` removes the hidden lines from a test cell's source, but
+    a traceback in its outputs can still quote them, with their expected values.
+    Here every auto-graded test cell keeps only the verdict :class:`VerifiedExecute`
+    wrote (what the visible tests printed, the verified score and why); any other
+    output — e.g. from an older in-kernel autograde — is replaced by one line.
+    A hidden-test marker in a student's own cell is cut, never an error.
+    """
+
+    enforce_metadata = False
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        from .verify import VERIFIED_MIME
+
+        removed = self._remove_hidden_test_region(cell)
+        if cell.cell_type == "code" and is_grade(cell) and not is_solution(cell):
+            verdicts = [o for o in cell.get("outputs", []) if VERIFIED_MIME in o.get("data", {})]
+            if verdicts:
+                cell.outputs = [new_output("stream", name="stdout", text=o["data"]["text/plain"]) for o in verdicts]
+            else:
+                cell.outputs = [new_output("stream", name="stdout",
+                                           text="This cell was not graded by the verified checks; "
+                                                "details of hidden tests are not shown.\n")]
+            if removed:
+                cell.source = cell.source.rstrip() + "\n" + HIDDEN_NOTE
+        return cell, resources
