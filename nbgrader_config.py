@@ -2,10 +2,10 @@
 # command line, and formgrader in JupyterLab started by `make lab`).
 # The settings live in autograder/config.py, shared with `python -m autograder`.
 from autograder.config import course_config, ensure_exchange, patch_validator_messages
-from autograder.nbgrader_api import quiet_gradebook_warnings
+from autograder.nbgrader_api import quiet_false_warnings
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 c.merge(course_config())
 ensure_exchange(c)  # .grading/exchange: formgrader's release/collect folder
 patch_validator_messages()
-quiet_gradebook_warnings()  # SQLAlchemy's notes on nbgrader's own cascades, per submission
+quiet_false_warnings()  # SQLAlchemy's and nbformat's notes on nbgrader's own doings, per submission

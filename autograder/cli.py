@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", help="assignment id, e.g. ps1_backprop")
     p.add_argument("--submissions", required=True, type=Path, help="nbgrader's submitted layout")
     p.add_argument("--out", required=True, type=Path, help="CSV to write")
-    p.add_argument("--jobs", type=int, default=None, help="parallel grading workers (default: the number of cores)")
+    p.add_argument("--jobs", type=int, default=None, help="submissions checked at once, one jailed zygote each (default: the number of cores)")
     p.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT, help="seconds per cell")
     p.add_argument("--student-timeout", type=float, default=None,
                    help="seconds for a whole submission (default max(120, 10 x --timeout))")

@@ -1,7 +1,7 @@
 """The grading jail: the file system and environment that a batch's sandboxes live in.
 
-One jail description per batch, staged once and started once per grading
-worker: Debian's ``bubblewrap`` (``bwrap``, Flatpak's sandbox) starts each
+One jail description per batch, staged once and started once per zygote
+(one per ``--jobs``): Debian's ``bubblewrap`` (``bwrap``, Flatpak's sandbox) starts each
 zygote (:mod:`autograder.forkserver`) in a root that is built from an
 allow-list and holds nothing else of the host:
 
@@ -105,7 +105,7 @@ def _library_locations(prefixes: list[Path]) -> tuple[list[Path], list[Path]]:
 
 
 def build(assignment_id: str, spec, tmp: Path, preload: tuple[str, ...] = ()) -> Jail:
-    """The jail of a batch of ``assignment_id`` (every worker starts one), staged in the grader's folder ``tmp``."""
+    """The jail of a batch of ``assignment_id`` (every zygote of the batch starts in it), staged in the grader's folder ``tmp``."""
     harness = tmp / "harness" / "grader_sandbox"
     harness.mkdir(parents=True, exist_ok=True)
     (harness / "__init__.py").write_text('"""The grading sandbox harness (copied from autograder/)."""\n')

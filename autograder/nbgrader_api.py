@@ -40,19 +40,25 @@ def use_in_process_alembic() -> None:
     nbgrader.api.get_alembic_version = _alembic_head_in_process
 
 
-def quiet_gradebook_warnings() -> None:
-    """Hide SQLAlchemy's "not in session" notes about nbgrader's own cascades (printed per submission, harmless)."""
+def quiet_false_warnings() -> None:
+    """Hide two notes nbgrader's own code causes on every batch, which say nothing about a submission.
+
+    SQLAlchemy's "not in session" about nbgrader's cascades, and nbformat's
+    "Cell is missing an id field" about the test cells nbgrader puts back.
+    """
     import warnings
 
+    from nbformat.warnings import MissingIDFieldWarning
     from sqlalchemy.exc import SAWarning
 
     warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session", category=SAWarning)
+    warnings.filterwarnings("ignore", category=MissingIDFieldWarning)
 
 
 def make_api(extra=None, **config_kwargs) -> NbGraderAPI:
     """An NbGraderAPI whose course directory follows :func:`course_config` (plus ``extra`` settings)."""
     ensure_tools_on_path()
-    quiet_gradebook_warnings()
+    quiet_false_warnings()
     use_in_process_alembic()
     config = course_config(**config_kwargs)
     if extra is not None:

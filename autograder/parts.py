@@ -15,7 +15,7 @@ Each assignment with verified checks has a module ``autograder/specs/<ID>.py``
 defining ``PARTS`` (a list of :class:`Part`) and ``GRADED`` (what a student may
 not reach while graded: the graded functions and every re-implementation of
 them, stubbed out of the jail's files by :mod:`autograder.strip`),
-and optionally ``PRELOAD`` (modules the worker imports once before forking;
+and optionally ``PRELOAD`` (modules the zygote imports once before forking;
 ``"module:function"`` also calls the function once, e.g. to load WordNet)
 and ``prepare()`` (run by the trusted parent before grading, e.g. to build a
 data cache that the read-only sandbox will read).
@@ -65,39 +65,77 @@ class Part:
 LOW_PRECISION_RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float16): 1e-2}
 
 
+def _entry(index: tuple) -> str:
+    return "[" + ", ".join(str(int(i)) for i in index) + "]" if index else ""
+
+
 def compare(part: Part, got: Arrays, want: Arrays) -> str:
-    """'' when ``got`` matches ``want``; otherwise a message saying what differs.
+    """'' when ``got`` matches ``want``; otherwise what differs, for every output that does.
 
     Float64 results must match within the part's ``atol``/``rtol``; a float32 or
     float16 result within its own precision (``LOW_PRECISION_RTOL``, relative to
-    the largest expected value).  Exact parts say only that the answer is wrong.
+    the largest expected value).  A differing output is named with its worst
+    entry, expected vs yours (never the whole expected array).  Exact parts say
+    only that the answer is wrong.
     """
+    problems = []
     for key, expected in want.items():
         if key not in got:
-            return f"{part.solution_id}: no value for {key!r} came back"
+            problems.append(f"no value for {key!r} came back")
+            continue
         actual = got[key]
         expected = np.asarray(expected, dtype=float)
         if actual.dtype.kind not in "fiub":
-            return f"{part.solution_id}: {key} has dtype {actual.dtype}, expected numbers"
+            problems.append(f"{key} has dtype {actual.dtype}, expected numbers")
+            continue
         if actual.shape != expected.shape:
-            return f"{part.solution_id}: {key} has shape {actual.shape}, expected {expected.shape}"
+            problems.append(f"{key} has shape {actual.shape}, expected {expected.shape}")
+            continue
         low = LOW_PRECISION_RTOL.get(actual.dtype)
         actual = actual.astype(float)
         if not np.all(np.isfinite(actual)) and not np.array_equal(actual, expected, equal_nan=True):
-            return f"{part.solution_id}: {key} contains NaN or inf"
+            where = np.unravel_index(int(np.argmax(~np.isfinite(actual))), actual.shape) if actual.ndim else ()
+            problems.append(f"{key} contains NaN or inf (first at {key}{_entry(where)})" if where
+                            else f"{key} is {float(actual):g}")
+            continue
         atol, rtol = part.atol, part.rtol
         if low is not None and not part.exact:
             scale = float(np.max(np.abs(expected), initial=0.0))
             atol, rtol = max(atol, low * (1.0 + scale)), max(rtol, low)
         diff = np.abs(actual - expected)
-        if np.any(diff > atol + rtol * np.abs(expected)):
+        excess = diff - (atol + rtol * np.abs(expected))
+        if np.any(excess > 0):
             if part.exact:
-                return f"{part.solution_id}: {key} is not the right answer"
+                problems.append(f"{key} is not the right answer")
+                continue
+            where = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.ndim else ()
             note = (f"; your result is {got[key].dtype}: compute in float64 for full precision"
                     if low is not None else "")
-            return (f"{part.solution_id}: {key} differs from the reference by up to {float(diff.max()):.3g} "
-                    f"(atol={atol:g}, rtol={rtol:g}){note}")
-    return ""
+            problems.append(f"{key} differs from the reference by up to {float(diff.max()):.3g} "
+                            f"(worst at {key}{_entry(where)}: expected {float(expected[where]):.6g}, "
+                            f"yours {float(actual[where]):.6g}; atol={atol:g}, rtol={rtol:g}){note}")
+    return f"{part.solution_id}: " + "; ".join(problems) if problems else ""
+
+
+def _values(a: np.ndarray) -> str:
+    """``[[-0.077, 0.9077], [1.5, 2]]``: an array's entries to 4 significant digits, nested as its shape."""
+    return f"{a.item():.4g}" if a.ndim == 0 else "[" + ", ".join(_values(x) for x in a) + "]"
+
+
+def describe_inputs(inputs: Arrays, small: int = 4) -> str:
+    """``x (2, 3), W (4, 3), L = 2``: each input's shape, and its value when it has at most ``small`` entries."""
+    out = []
+    for key, value in inputs.items():
+        value = np.asarray(value)
+        if value.size <= small and value.dtype.kind in "biufU":
+            if value.dtype.kind == "U":
+                shown = repr(str(value)) if not value.ndim else repr([str(v) for v in value.ravel()])
+            else:
+                shown = _values(value)
+            out.append(f"{key} = {shown}")
+        else:
+            out.append(f"{key} {tuple(value.shape)}")
+    return ", ".join(out)
 
 
 def load_spec(assignment_id: str):

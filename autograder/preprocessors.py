@@ -19,6 +19,7 @@ stores the same verified score in the same gradebook:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -44,35 +45,46 @@ class _Checkers:
 
     ``nbgrader autograde`` grades students one after the other in one process:
     the jail and the reference outputs are built once.  In a long-lived process
-    (the Jupyter server behind formgrader) a checker idle for ``idle_s`` is closed.
+    (the Jupyter server behind formgrader) a checker unused for ``idle_s`` is
+    closed, so no zygote lingers after the last click.
     """
 
     idle_s = 120.0
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._open: dict = {}   # key -> [checker, tmp dir, last use]
+        self._open: dict = {}   # key -> {"checker", "tmp", "busy", "used"}
         atexit.register(self.close_all)
 
-    def get(self, key, make):
+    @contextlib.contextmanager
+    def use(self, key, make):
         with self._lock:
-            self._close_idle()
             if key not in self._open:
                 tmp = tempfile.mkdtemp(prefix="course-verify-")
                 os.chmod(tmp, 0o755)
-                self._open[key] = [make(Path(tmp)), tmp, time.monotonic()]
+                self._open[key] = {"checker": make(Path(tmp)), "tmp": tmp, "busy": 0}
             entry = self._open[key]
-            entry[2] = time.monotonic()
-            return entry[0]
+            entry["busy"] += 1
+        try:
+            yield entry["checker"]
+        finally:
+            with self._lock:
+                entry["busy"] -= 1
+                entry["used"] = time.monotonic()
+            sweep = threading.Timer(self.idle_s + 1, self._close_idle)
+            sweep.daemon = True
+            sweep.start()
 
     def _close_idle(self):
-        for key in [k for k, (_, _, used) in self._open.items() if time.monotonic() - used > self.idle_s]:
-            self._close(key)
+        with self._lock:
+            for key, entry in list(self._open.items()):
+                if entry["busy"] == 0 and time.monotonic() - entry["used"] >= self.idle_s:
+                    self._close(key)
 
     def _close(self, key):
-        checker, tmp, _ = self._open.pop(key)
-        checker.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        entry = self._open.pop(key)
+        entry["checker"].close()
+        shutil.rmtree(entry["tmp"], ignore_errors=True)
 
     def close_all(self):
         with self._lock:
@@ -131,16 +143,15 @@ class VerifiedExecute(NbGraderPreprocessor):
         if res is None or key != program_key(nb, info):
             seed, limits = self._seed(), self._limits()
             self.log.info("verified grading of %s for %s (inputs drawn with seed %s)", assignment_id, student, seed)
-            checker = CHECKERS.get((assignment_id, seed, tuple(sorted(limits.items()))),
-                                   lambda tmp: Checker(assignment_id, spec, seed=seed, limits=limits, tmp=tmp))
-            res = checker.grade(nb, student)
+            with CHECKERS.use((assignment_id, seed, tuple(sorted(limits.items()))),
+                              lambda tmp: Checker(assignment_id, spec, seed=seed, limits=limits, tmp=tmp)) as checker:
+                res = checker.grade(nb, student)
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
+                meta = cell.metadata.get("nbgrader", {})
                 if is_grade(cell) and not is_solution(cell):
-                    test_id = cell.metadata["nbgrader"]["grade_id"]
-                    cell.outputs = verdict_outputs(res, test_id, float(cell.metadata["nbgrader"].get("points", 0)))
-        resources.setdefault("verified", {}).update(status=res.status, message=res.message, score=res.score)
+                    cell.outputs = verdict_outputs(res, meta.get("grade_id", ""), float(meta.get("points", 0)))
         log = self.log.info if res.status == "ok" else self.log.warning
         log("%s %s: %g / %g verified (%s)%s", assignment_id, student, res.score, res.max_score, res.status,
             f": {res.message}" if res.message else "")
@@ -148,25 +159,56 @@ class VerifiedExecute(NbGraderPreprocessor):
 
 
 class QuietOverwriteCells(OverwriteCells):
-    """nbgrader's ``OverwriteCells``, without the false "checksum has changed" warning.
+    """nbgrader's ``OverwriteCells``, without its false warning and without its crashes on forged metadata.
 
-    A released test cell lacks its hidden tests, so its checksum always differs
-    from the instructor's (nbgrader #1961): four warnings per untouched
-    submission.  A test cell whose source is exactly its released (visible) part
-    is put back silently; any other change is still reported.
+    - A released test cell lacks its hidden tests, so its checksum always
+      differs from the instructor's (nbgrader #1961): four "checksum has
+      changed" warnings per untouched submission.  A test cell whose source is
+      exactly its released (visible) part is put back silently; any other
+      change is still reported.
+    - A submission's nbgrader flags (grade, solution, task, locked) are put back
+      as the instructor's source has them, with a warning: a test cell turned
+      into a "solution" crashed nbgrader ("Inconsistent checksums") or sent
+      it to manual grading.
+    - A cell claiming a grade id the assignment does not have loses its nbgrader
+      metadata, with a warning (nbgrader kept ``grade: true`` without an id and
+      crashed on ``KeyError: 'grade_id'``).
     """
 
     def preprocess_cell(self, cell, resources, cell_index):
+        from nbgrader.api import MissingEntry
+
         from .verify import visible_source
 
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id and is_grade(cell) and not is_solution(cell):
+        meta = cell.metadata.get("nbgrader", {})
+        grade_id = meta.get("grade_id")
+        if not grade_id:
+            if meta:
+                self.log.warning("A cell without a grade id lost its nbgrader metadata %s", dict(meta))
+                del cell.metadata["nbgrader"]
+            return cell, resources
+        gb, nb_id, a_id = self.gradebook, self.notebook_id, self.assignment_id
+        try:
+            source = gb.find_source_cell(grade_id, nb_id, a_id)
+        except MissingEntry:
+            self.log.warning("Cell %s is not in the assignment: its nbgrader metadata was removed", grade_id)
+            del cell.metadata["nbgrader"]
+            return cell, resources
+        flags = {"locked": bool(source.locked)}
+        for flag, find in (("grade", gb.find_graded_cell), ("solution", gb.find_solution_cell),
+                           ("task", gb.find_task_cell)):
             try:
-                source = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id).source
-            except Exception:  # missing entries are reported by OverwriteCells itself
-                source = None
-            if source is not None and cell.source.rstrip() == visible_source(source):
-                cell.source = source
+                find(grade_id, nb_id, a_id)
+                flags[flag] = True
+            except MissingEntry:
+                flags[flag] = False
+        flags["grade"] = flags["grade"] and not flags["task"]   # nbgrader keeps task cells among graded cells
+        for flag, value in flags.items():
+            if bool(meta.get(flag, False)) != value:
+                self.report_change(grade_id, flag, value, meta.get(flag, False))
+                meta[flag] = value
+        if flags["grade"] and not flags["solution"] and cell.source.rstrip() == visible_source(source.source):
+            cell.source = source.source   # exactly as released: not a change
         return super().preprocess_cell(cell, resources, cell_index)
 
 

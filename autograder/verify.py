@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import queue
 import subprocess
 import threading
 import zipfile
@@ -35,7 +36,7 @@ import numpy as np
 from nbformat.v4 import new_output
 
 from .config import SOURCE_DIR
-from .parts import compare
+from .parts import compare, describe_inputs
 from .sandbox import FULL_ISOLATION
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -280,6 +281,38 @@ def _cell_notes(state: dict, cells: list) -> list[str]:
     return notes
 
 
+def _trial_verdict(part, results: dict, inputs: list, expected: list) -> str:
+    """'' if every trial of ``part`` passed; otherwise what went wrong in the smallest trial that failed.
+
+    The message names that trial's inputs (shapes, values when small), every
+    output that differs with its worst entry, and how many trials failed.
+    """
+    failed = []
+    for t, want in enumerate(expected):
+        result = results.get(str(t))
+        if result is None:
+            message = f"{part.solution_id}: the check did not finish"
+        elif "error" in result:
+            message = f"{part.solution_id}: {result['error']}"
+        else:
+            try:
+                message = compare(part, load_result(result["npz"], want), want)
+            except BadResult as exc:
+                message = f"{part.solution_id}: {exc}"
+        if message:
+            size = sum(int(np.asarray(v).size) for v in inputs[t].values())
+            failed.append((size, t, message))
+    if not failed:
+        return ""
+    size, t, message = min(failed)
+    shown = describe_inputs(inputs[t])
+    where = [] if len(expected) == 1 else [
+        f"trial {t + 1} of {len(expected)}, " + ("the only one that fails" if len(failed) == 1
+                                                 else f"{len(failed)} of {len(expected)} trials fail")]
+    where += [f"inputs: {shown}"] if shown else []
+    return f"{message} ({'; '.join(where)})" if where else message
+
+
 def grade_one(nb, student: str, assignment_id: str, spec, info: SourceInfo, inputs: dict, expected: dict,
               zygote: Zygote, limits: dict) -> Verified:
     parts = [{"id": p.test_id, "call": p.call, "trials": [_npz(x) for x in inputs[p.test_id]]} for p in spec.PARTS]
@@ -299,20 +332,7 @@ def grade_one(nb, student: str, assignment_id: str, spec, info: SourceInfo, inpu
         got = state["parts"].get(part.test_id, {})
         message = got.get("error", "")
         if not message:
-            for t, want in enumerate(expected[part.test_id]):
-                result = got.get("trials", {}).get(str(t))
-                if result is None:
-                    message = f"{part.solution_id}: the check did not finish"
-                elif "error" in result:
-                    message = f"{part.solution_id}: {result['error']}"
-                else:
-                    try:
-                        message = compare(part, load_result(result["npz"], want), want)
-                    except BadResult as exc:
-                        message = f"{part.solution_id}: {exc}"
-                if message:
-                    message += f" (trial {t + 1} of {len(expected[part.test_id])})" if len(expected[part.test_id]) > 1 else ""
-                    break
+            message = _trial_verdict(part, got.get("trials", {}), inputs[part.test_id], expected[part.test_id])
         points = info.points.get(part.test_id, 0.0)
         part_scores[part.test_id] = (0.0 if message else points, points)
         part_messages[part.test_id] = message
@@ -353,18 +373,17 @@ class Checker:
         self.expected = expected_outputs(spec, self.inputs)
         jail = build(assignment_id, spec, Path(tmp) / "jail", tuple(getattr(spec, "PRELOAD", ())))
         self.zygotes = [Zygote(jail, Path(tmp) / f"jail{slot}.log") for slot in range(max(1, jobs))]
-        self._free = list(self.zygotes)
-        self._lock = threading.Lock()
+        self._free = queue.Queue()
+        for zygote in self.zygotes:
+            self._free.put(zygote)
 
     def grade(self, nb, student: str) -> Verified:
-        with self._lock:
-            zygote = self._free.pop()
+        zygote = self._free.get()   # waits while every zygote is busy (e.g. two clicks on formgrader's Autograde)
         try:
             return grade_one(nb, student, self.assignment_id, self.spec, self.info, self.inputs, self.expected,
                              zygote, self.limits)
         finally:
-            with self._lock:
-                self._free.append(zygote)
+            self._free.put(zygote)
 
     def close(self) -> None:
         for zygote in self.zygotes:

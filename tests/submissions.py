@@ -133,6 +133,18 @@ def hostile_batch(root: Path, assignment_id: str) -> dict[str, str]:
             del c.metadata["nbgrader"]
     write(root, "s09_stripped_metadata", A, nb)
     (root / "s10_missing" / A).mkdir(parents=True)
+    nb = plausibly_wrong(A)
+    forged = nbformat.v4.new_code_cell("print('all tests passed')")
+    forged.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 100,
+                                   "grade_id": "extra_credit", "schema_version": 3}
+    nb.cells.append(forged)
+    write(root, "s11_forged_cell", A, nb)
+    nb = plausibly_wrong(A)
+    for c in nb.cells:
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            c.metadata["nbgrader"]["solution"] = True     # "grade me by hand"
+            c.metadata["nbgrader"]["points"] = 100
+    write(root, "s12_flags_flipped", A, nb)
     return {
         "s01_full": "the instructor's solution", "s02_untouched": "the release as handed out",
         "s03_wrong": "a plausible mistake", "s04_malformed": "truncated JSON",
@@ -140,6 +152,8 @@ def hostile_batch(root: Path, assignment_id: str) -> dict[str, str]:
         "s07_deleted_tests": "test cells deleted", "s08_edited_tests": "test cells rewritten",
         "s09_stripped_metadata": "test cells emptied and their nbgrader metadata stripped",
         "s10_missing": "no notebook at all",
+        "s11_forged_cell": "a plausible mistake plus a forged test cell worth 100 points",
+        "s12_flags_flipped": "a plausible mistake with every test cell turned into a 100-point solution cell",
     }
 
 

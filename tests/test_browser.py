@@ -366,3 +366,21 @@ def test_feedback_maths_is_typeset_offline(graded_course, tmp_path):
         page.screenshot(path=str(SCREENSHOTS / "feedback_offline_maths.png"))
     assert len(boxes) >= 10 and all(h > 0 for h in boxes), boxes
     assert "\\frac" not in text and "\\top" not in text, "raw LaTeX on the page"
+
+
+def test_formgrader_submission_view_typesets_maths_offline(graded_course, tmp_path):
+    """formgrader's view of a submission, with every request off the server refused, shows formulas as maths."""
+    course, _ = graded_course
+    refused: list[str] = []
+    with running_lab(course, tmp_path) as lab, chromium_page() as page:
+        page.goto(lab.url("lab"), wait_until="domcontentloaded")   # logs in
+        page.locator("#jp-menu-panel .lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for(timeout=60_000)
+        listing = page.evaluate("async u => (await fetch(u)).json()",
+                                f"{lab.base_url}formgrader/api/submitted_notebooks/{GRADED_ID}/{GRADED_ID}")
+        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(lab.base_url)
+                   else (refused.append(r.request.url), r.abort()))
+        page.goto(f"{lab.base_url}formgrader/submissions/{listing[0]['id']}", wait_until="load")
+        heights = page.locator("math").evaluate_all("ms => ms.map(m => m.getBoundingClientRect().height)")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "formgrader_submission_offline_maths.png"))
+    assert len(heights) >= 10 and all(h > 0 for h in heights), heights

@@ -119,6 +119,13 @@ def test_tampered_tests_earn_nothing(hostile, student):
     assert float(row["score"]) == 0, f"{hostile['kinds'][student]}: {row}"
 
 
+@pytest.mark.parametrize("student", ["s11_forged_cell", "s12_flags_flipped"])
+def test_forged_nbgrader_metadata_changes_nothing(hostile, student):
+    """nbgrader crashed on these ("KeyError: 'grade_id'", "Inconsistent checksums"): now they score as the mistake."""
+    row, wrong = hostile["rows"][student], hostile["rows"]["s03_wrong"]
+    assert (row["status"], row["score"], row["max_score"]) == ("ok", wrong["score"], wrong["max_score"]), row
+
+
 def test_deleted_tests_are_restored_and_reported(hostile):
     assert "restored deleted test cells: test_" in hostile["rows"]["s07_deleted_tests"]["message"]
 

@@ -100,7 +100,7 @@ def doors(request, tmp_path_factory):
     nbgrader("export", "--to", str(plain / "export.csv"), work=plain)
     with open(plain / "export.csv", newline="", encoding="utf-8") as f:
         export = {r["student_id"]: r for r in csv.DictReader(f) if r["assignment"] == A}
-    return {"A": A, "rows": rows, "export": export, "logs": logs, "students": students,
+    return {"A": A, "tmp": tmp, "rows": rows, "export": export, "logs": logs, "students": students,
             "course_db": f"sqlite:///{course / 'gradebook.db'}", "plain_db": f"sqlite:///{plain / 'gradebook.db'}",
             "pages": sorted((course / "feedback").rglob("*.html")) + sorted((plain / "feedback").rglob("*.html"))}
 
@@ -124,15 +124,37 @@ def test_every_door_stores_the_same_scores(doors):
 
 
 def test_every_test_cell_has_an_output_so_nbgrader_cannot_default_to_full_credit(doors):
+    """nbgrader gives full credit to a test cell without output: each one carries its verified score."""
     A = doors["A"]
-    for db in (doors["course_db"], doors["plain_db"]):
-        from nbgrader.api import Gradebook
+    for work in (doors["tmp"] / "course", doors["tmp"] / "nbgrader"):
+        for student in doors["students"]:
+            nb = nbformat.read(str(work / "autograded" / student / A / f"{A}.ipynb"), as_version=4)
+            tests = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+                     and not c.metadata["nbgrader"].get("solution")]
+            assert tests and all(o.output_type == "execute_result" for c in tests for o in c.outputs[-1:]), (work, student)
+    from nbgrader.api import Gradebook
 
+    for db in (doors["course_db"], doors["plain_db"]):
         with Gradebook(db) as gb:
             for student in doors["students"]:
                 nb = gb.find_submission_notebook(A, A, student)
                 tests = [g for g in nb.grades if g.cell_type == "code" and g.auto_score is not None]
                 assert tests and all(not g.needs_manual_grade for g in tests), (db, student)
+
+
+def test_a_test_cell_without_a_check_scores_nothing():
+    from autograder.verify import Verified, verdict_outputs
+    from nbgrader.utils import determine_grade
+
+    res = Verified("x", 3.0, 3.0, "ok", "", {"test_a": (3.0, 3.0)}, {"test_a": ""}, {}, [])
+    cell = nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {"grade": True, "solution": False,
+                                                                    "points": 2, "grade_id": "test_b"}})
+    cell.outputs = verdict_outputs(res, "test_b", 2.0)
+    assert determine_grade(cell) == (0.0, 2.0)
+    cell.metadata["nbgrader"]["grade_id"] = "test_a"
+    cell.metadata["nbgrader"]["points"] = 3
+    cell.outputs = verdict_outputs(res, "test_a", 3.0)
+    assert determine_grade(cell) == (3.0, 3.0)
 
 
 def test_no_feedback_page_shows_a_hidden_test(doors):
@@ -176,3 +198,26 @@ def test_release_publishes_only_what_solutions_generate(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     published = next(exchange.rglob(f"outbound/{A}")).parent
     assert release_differences(A, published) == [], "the published release is not a fresh generation"
+
+
+def test_formgraders_server_keeps_no_idle_zygote():
+    """In the Jupyter server a checker (its zygotes) closes once idle, never while a submission is graded."""
+    import time
+
+    from autograder.preprocessors import _Checkers
+
+    class Fake:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    checkers = _Checkers()
+    checkers.idle_s = 0.2
+    with checkers.use("ps1", lambda tmp: Fake()) as first:
+        time.sleep(0.6)
+        assert not first.closed, "closed while in use"
+    with checkers.use("ps1", lambda tmp: Fake()) as again:
+        assert again is first, "not reused"
+    time.sleep(1.5)
+    assert first.closed and not checkers._open
