@@ -76,10 +76,11 @@ def course_config(
         "nbgrader.preprocessors.ClearOutput", "nbgrader.preprocessors.DeduplicateIds",
         "nbgrader.preprocessors.OverwriteKernelspec", "autograder.preprocessors.QuietOverwriteCells",
         "nbgrader.preprocessors.CheckCellMetadata"]
+    # (nbgrader's default list ends with a second CheckCellMetadata: nothing here changes metadata after the
+    # sanitizing pass has checked it, and it is a third of nbgrader's time per notebook.)
     c.Autograde.autograde_preprocessors = [
         "autograder.preprocessors.VerifiedExecute", "nbgrader.preprocessors.LimitOutput",
-        "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
-        "nbgrader.preprocessors.CheckCellMetadata"]
+        "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties"]
     # Feedback (nbgrader generate_feedback, formgrader's Generate Feedback): never a hidden test.
     c.GenerateFeedback.preprocessors = [
         "nbgrader.preprocessors.GetGrades", "autograder.preprocessors.ScrubHiddenTests",

@@ -12,10 +12,10 @@ autograde`` and formgrader's *Autograde* button store the same scores:
    row (status ``missing`` / ``malformed``) and is not graded.
 2. The good ones are *copied* into the grading work area (submissions are
    never modified) and the assignment's source is registered in the gradebook.
-3. The verified checks run for the whole batch at once, ``--jobs`` sandboxes in
+3. The verified checks run for the whole batch, ``--jobs`` sandboxes in
    parallel (:func:`autograder.verify.run_batch`).
-4. nbgrader's autograde then runs for each student, its ``VerifiedExecute``
-   taking the result just computed for exactly that program; nbgrader writes
+4. As each check finishes, nbgrader's autograde runs for that student, its
+   ``VerifiedExecute`` taking the result just computed for exactly that program; nbgrader writes
    the autograded notebook and the gradebook (SQLite by default, any
    SQLAlchemy URL with ``--db``), and one CSV row per student is written from
    the gradebook: ``student, assignment, score, max_score, status, message``.
@@ -29,7 +29,6 @@ import re
 import shutil
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from traitlets.config import Config
 from .config import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY_MB, WORK_DIR
 from .nbgrader_api import ensure_tools_on_path, make_api
 from .parts import load_spec
+from .register import register
 
 CSV_COLUMNS = ["student", "assignment", "score", "max_score", "status", "message"]
 
@@ -108,11 +108,7 @@ def grade(assignment_id: str, submissions: Path, out_csv: Path, *, jobs: int | N
     extra.VerifiedExecute.submission_timeout = float(student_timeout)
     api = make_api(release_dir=work_dir / "release", work_dir=work_dir, db_url=db_url, cell_timeout=cell_timeout,
                    extra=extra)
-    for attempt in range(5):  # graders sharing one database may register the assignment at the same moment
-        result = api.generate_assignment(assignment_id, force=True, create=True)
-        if result["success"]:
-            break
-        time.sleep(0.5 + attempt)
+    result = register(api, assignment_id, db_url)   # locked, and skipped when the gradebook has it already
     if not result["success"]:
         raise GradeError(f"could not prepare {assignment_id} for grading:\n{result.get('log', '')}\n"
                          f"{result.get('error', '')}")
@@ -135,8 +131,7 @@ def grade(assignment_id: str, submissions: Path, out_csv: Path, *, jobs: int | N
         to_grade.append(student)
 
     # 3. the verified checks, for the whole batch in parallel
-    from .preprocessors import PREFETCHED
-    from .verify import program_key, run_batch, source_info
+    from .verify import run_batch, source_info
 
     print(f"verified grading of {assignment_id}: inputs drawn with --seed {seed}", file=sys.stderr)
     info = source_info(assignment_id)
@@ -144,22 +139,18 @@ def grade(assignment_id: str, submissions: Path, out_csv: Path, *, jobs: int | N
                  for s in to_grade}
     limits = {"cell_timeout": cell_timeout, "part_timeout": cell_timeout, "memory_mb": memory_mb,
               "submission_timeout": student_timeout}
-    bar = _progress_bar(2 * len(to_grade), show_progress)
+    bar = _progress_bar(len(to_grade), show_progress)
     try:
         with tempfile.TemporaryDirectory(prefix="course-verify-") as tmp:
             os.chmod(tmp, 0o755)
-            results = run_batch(assignment_id, spec, notebooks, jobs=min(jobs, max(1, len(to_grade))), seed=seed,
-                                limits=limits, tmp=Path(tmp), progress=lambda student: bar.update(1))
-        # 4. nbgrader's autograde stores each result (notebook, gradebook)
-        for student in to_grade:
-            res = results[student]
-            if isinstance(res, Exception):
-                rows[student] = Row(student, assignment_id, 0.0, 0.0, "error", f"not graded: {res}")
-            else:
-                PREFETCHED[(assignment_id, student)] = (program_key(notebooks[student], info), res)
-                rows[student] = _autograde(api, assignment_id, student, res, db_url)
-                PREFETCHED.pop((assignment_id, student), None)
-            bar.update(1)
+            # 4. as each check finishes, nbgrader's autograde stores its result (notebook, gradebook)
+            for student, res in run_batch(assignment_id, spec, notebooks, jobs=min(jobs, max(1, len(to_grade))),
+                                          seed=seed, limits=limits, tmp=Path(tmp)):
+                if isinstance(res, BaseException):
+                    rows[student] = Row(student, assignment_id, 0.0, 0.0, "error", f"not graded: {res}")
+                else:
+                    rows[student] = _record(api, assignment_id, student, res, notebooks[student], info, db_url)
+                bar.update(1)
     finally:
         bar.close()
     max_score = sum(info.points.values()) + sum(info.manual.values())
@@ -171,6 +162,18 @@ def grade(assignment_id: str, submissions: Path, out_csv: Path, *, jobs: int | N
 def restored_cells(log: str) -> list[str]:
     """grade ids of the test cells nbgrader put back because the submission had lost them."""
     return sorted(set(re.findall(r"Missing (?:grade|task) cell (\S+) encountered", log)))
+
+
+def _record(api, assignment_id: str, student: str, res, nb, info, db_url: str) -> Row:
+    """nbgrader's autograde of one student, its VerifiedExecute handed the result just checked; read back."""
+    from .preprocessors import PREFETCHED
+    from .verify import program_key
+
+    PREFETCHED[(assignment_id, student)] = (program_key(nb, info), res)
+    try:
+        return _autograde(api, assignment_id, student, res, db_url)
+    finally:
+        PREFETCHED.pop((assignment_id, student), None)
 
 
 def _autograde(api, assignment_id: str, student: str, res, db_url: str) -> Row:

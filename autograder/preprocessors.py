@@ -175,9 +175,20 @@ class QuietOverwriteCells(OverwriteCells):
       crashed on ``KeyError: 'grade_id'``).
     """
 
-    def preprocess_cell(self, cell, resources, cell_index):
-        from nbgrader.api import MissingEntry
+    def _source_cells(self) -> dict:
+        """{grade id: (flags, source)} of the instructor's notebook, read once per notebook."""
+        key = (self.notebook_id, self.assignment_id)
+        if getattr(self, "_source_key", None) != key:
+            source_nb = self.gradebook.find_notebook(*key)
+            grade = {c.name for c in source_nb.grade_cells}
+            solution = {c.name for c in source_nb.solution_cells}
+            task = {c.name for c in source_nb.task_cells}
+            self._source = {c.name: ({"grade": c.name in grade, "solution": c.name in solution, "task": c.name in task,
+                                      "locked": bool(c.locked)}, c.source) for c in source_nb.source_cells}
+            self._source_key = key
+        return self._source
 
+    def preprocess_cell(self, cell, resources, cell_index):
         from .verify import visible_source
 
         meta = cell.metadata.get("nbgrader", {})
@@ -187,28 +198,17 @@ class QuietOverwriteCells(OverwriteCells):
                 self.log.warning("A cell without a grade id lost its nbgrader metadata %s", dict(meta))
                 del cell.metadata["nbgrader"]
             return cell, resources
-        gb, nb_id, a_id = self.gradebook, self.notebook_id, self.assignment_id
-        try:
-            source = gb.find_source_cell(grade_id, nb_id, a_id)
-        except MissingEntry:
+        if grade_id not in self._source_cells():
             self.log.warning("Cell %s is not in the assignment: its nbgrader metadata was removed", grade_id)
             del cell.metadata["nbgrader"]
             return cell, resources
-        flags = {"locked": bool(source.locked)}
-        for flag, find in (("grade", gb.find_graded_cell), ("solution", gb.find_solution_cell),
-                           ("task", gb.find_task_cell)):
-            try:
-                find(grade_id, nb_id, a_id)
-                flags[flag] = True
-            except MissingEntry:
-                flags[flag] = False
-        flags["grade"] = flags["grade"] and not flags["task"]   # nbgrader keeps task cells among graded cells
+        flags, source = self._source_cells()[grade_id]
         for flag, value in flags.items():
             if bool(meta.get(flag, False)) != value:
                 self.report_change(grade_id, flag, value, meta.get(flag, False))
                 meta[flag] = value
-        if flags["grade"] and not flags["solution"] and cell.source.rstrip() == visible_source(source.source):
-            cell.source = source.source   # exactly as released: not a change
+        if flags["grade"] and not flags["solution"] and cell.source.rstrip() == visible_source(source):
+            cell.source = source   # exactly as released: not a change
         return super().preprocess_cell(cell, resources, cell_index)
 
 

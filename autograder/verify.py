@@ -27,7 +27,7 @@ import subprocess
 import threading
 import zipfile
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -397,22 +397,14 @@ def program_key(nb, info: SourceInfo) -> str:
     return hashlib.sha256(json.dumps([src for _, src in program_cells(nb, info)]).encode()).hexdigest()
 
 
-def run_batch(assignment_id: str, spec, notebooks: dict, *, jobs: int, seed: int, limits: dict,
-              tmp: Path, progress) -> dict:
-    """Grade {student: notebook} in parallel; returns {student: Verified or Exception}."""
+def run_batch(assignment_id: str, spec, notebooks: dict, *, jobs: int, seed: int, limits: dict, tmp: Path):
+    """Check {student: notebook}, ``jobs`` at a time; yields (student, Verified or the exception) as each finishes."""
     checker = Checker(assignment_id, spec, seed=seed, limits=limits, tmp=tmp, jobs=jobs)
-
-    def task(student):
-        try:
-            return checker.grade(notebooks[student], student)
-        except Exception as exc:  # a jail failure costs this student only
-            return exc
-        finally:
-            progress(student)
-
     try:
         with ThreadPoolExecutor(max_workers=len(checker.zygotes)) as pool:
-            return dict(zip(notebooks, pool.map(task, list(notebooks))))
+            futures = {pool.submit(checker.grade, nb, student): student for student, nb in notebooks.items()}
+            for future in as_completed(futures):   # a jail failure costs its student only
+                yield futures[future], future.exception() or future.result()
     finally:
         checker.close()
 
