@@ -39,7 +39,7 @@ def assert_close(name: str, actual, expected, atol: float = 1e-6, rtol: float = 
     diff = np.abs(got - expected)
     bound = atol + rtol * np.abs(expected)
     if np.any(diff > bound):
-        worst = np.unravel_index(np.argmax(diff - bound), diff.shape) if diff.ndim else ()
+        worst = tuple(int(i) for i in np.unravel_index(np.argmax(diff - bound), diff.shape)) if diff.ndim else ()
         raise AssertionError(
             f"{name}: does not match (atol={atol:g}, rtol={rtol:g}); "
             f"largest difference {float(diff.max()):.3g} at index {worst}\n"
