@@ -25,13 +25,11 @@ def feedback(assignment_id: str, work_dir: Path = WORK_DIR, db_url: str | None =
     """Write ``work_dir/feedback/<student>/<ID>/<notebook>.html`` for every graded student."""
     work_dir = Path(work_dir).resolve()
     db_url = db_url or f"sqlite:///{work_dir / 'gradebook.db'}"
-    graded = sorted(p.name for p in (work_dir / "autograded").glob(f"*/{assignment_id}") if p.is_dir()
-                    for p in [p.parent])
+    graded = sorted(p.parent.name for p in (work_dir / "autograded").glob(f"*/{assignment_id}") if p.is_dir()
+                    and (not students or p.parent.name in students))
     api = make_api(release_dir=work_dir / "release", work_dir=work_dir, db_url=db_url)
     written = []
     for student in graded:
-        if students and student not in students:
-            continue
         result = api.generate_feedback(assignment_id, student, force=True)
         if not result["success"]:
             last = [x for x in (result.get("log", "") + "\n" + result.get("error", "")).splitlines() if x.strip()]

@@ -166,21 +166,16 @@ def restored_cells(log: str) -> list[str]:
 
 def _record(api, assignment_id: str, student: str, res, nb, info, db_url: str) -> Row:
     """nbgrader's autograde of one student, its VerifiedExecute handed the result just checked; read back."""
+    from nbgrader.api import Gradebook
+
     from .preprocessors import PREFETCHED
     from .verify import program_key
 
     PREFETCHED[(assignment_id, student)] = (program_key(nb, info), res)
     try:
-        return _autograde(api, assignment_id, student, res, db_url)
+        result = api.autograde(assignment_id, student, force=True, create=True)
     finally:
         PREFETCHED.pop((assignment_id, student), None)
-
-
-def _autograde(api, assignment_id: str, student: str, res, db_url: str) -> Row:
-    """nbgrader's autograde of one student (with the verified result), read back from the gradebook."""
-    from nbgrader.api import Gradebook
-
-    result = api.autograde(assignment_id, student, force=True, create=True)
     log = result.get("log", "") + "\n" + result.get("error", "")
     if not result["success"]:
         last = [line for line in log.strip().splitlines() if line.strip()]

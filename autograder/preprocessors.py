@@ -54,6 +54,7 @@ class _Checkers:
     def __init__(self):
         self._lock = threading.Lock()
         self._open: dict = {}   # key -> {"checker", "tmp", "busy", "used"}
+        self._sweep = None      # the pending idle check, if any
         atexit.register(self.close_all)
 
     @contextlib.contextmanager
@@ -71,15 +72,25 @@ class _Checkers:
             with self._lock:
                 entry["busy"] -= 1
                 entry["used"] = time.monotonic()
-            sweep = threading.Timer(self.idle_s + 1, self._close_idle)
-            sweep.daemon = True
-            sweep.start()
+                self._schedule(self.idle_s + 1)
+
+    def _schedule(self, delay: float) -> None:
+        """Check for idle checkers in ``delay`` seconds, unless a check is already pending (under the lock)."""
+        if self._sweep is None:
+            self._sweep = threading.Timer(delay, self._close_idle)
+            self._sweep.daemon = True
+            self._sweep.start()
 
     def _close_idle(self):
         with self._lock:
+            self._sweep = None
+            now = time.monotonic()
             for key, entry in list(self._open.items()):
-                if entry["busy"] == 0 and time.monotonic() - entry["used"] >= self.idle_s:
+                if entry["busy"] == 0 and now - entry["used"] >= self.idle_s:
                     self._close(key)
+            waiting = [self.idle_s - (now - e["used"]) for e in self._open.values() if e["busy"] == 0]
+            if waiting:   # used since this check was scheduled: look again when the next one turns idle
+                self._schedule(min(waiting) + 0.1)
 
     def _close(self, key):
         entry = self._open.pop(key)
@@ -138,9 +149,8 @@ class VerifiedExecute(NbGraderPreprocessor):
         if spec is None:
             raise RuntimeError(f"{assignment_id} has no verified checks: write autograder/specs/{assignment_id}.py "
                                "(nbgrader's in-kernel autograde is not used: a student could patch its tests)")
-        info = source_info(assignment_id)
         key, res = PREFETCHED.pop((assignment_id, student), (None, None))
-        if res is None or key != program_key(nb, info):
+        if res is None or key != program_key(nb, source_info(assignment_id)):
             seed, limits = self._seed(), self._limits()
             self.log.info("verified grading of %s for %s (inputs drawn with seed %s)", assignment_id, student, seed)
             with CHECKERS.use((assignment_id, seed, tuple(sorted(limits.items()))),

@@ -69,10 +69,13 @@ def register(api, assignment_id: str, db_url: str) -> dict:
     Returns nbgrader's result dict (``success``, ``log``, ``error``).
     """
     with registration_lock(db_url, assignment_id):
+        shared = cells(db_url, assignment_id)
+        if shared is None:   # not registered yet: nothing to compare, nothing another grader recorded
+            return api.generate_assignment(assignment_id, force=True, create=True)
         with tempfile.TemporaryDirectory(prefix="course-register-") as tmp:
             private = f"sqlite:///{Path(tmp) / 'gradebook.db'}"
             fresh = make_api(release_dir=Path(tmp) / "release", work_dir=Path(tmp), db_url=private)
             result = fresh.generate_assignment(assignment_id, force=True, create=True)
-            if not result["success"] or cells(private, assignment_id) == cells(db_url, assignment_id):
+            if not result["success"] or cells(private, assignment_id) == shared:
                 return result
         return api.generate_assignment(assignment_id, force=True, create=True)

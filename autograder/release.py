@@ -91,15 +91,20 @@ def _canonical(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _files(release_dir: Path, assignment_id: str) -> set[Path]:
+    """The files of ``release_dir/<ID>``, relative to ``release_dir`` (JupyterLab's checkpoints left out)."""
+    folder = release_dir / assignment_id
+    return {p.relative_to(release_dir) for p in folder.rglob("*")
+            if p.is_file() and ".ipynb_checkpoints" not in p.parts} if folder.exists() else set()
+
+
 def release_differences(assignment_id: str, release_dir: Path = RELEASE_DIR) -> list[str]:
     """What differs between ``release_dir/<ID>`` and a fresh generation from ``solutions/<ID>`` ([] if nothing)."""
     release_dir = Path(release_dir)
     with tempfile.TemporaryDirectory() as tmp:
         fresh_dir = Path(tmp) / "release"
         release([assignment_id], release_dir=fresh_dir, work_dir=Path(tmp) / "work")
-        files = lambda root: {p.relative_to(root) for p in (root / assignment_id).rglob("*")  # noqa: E731
-                              if p.is_file() and ".ipynb_checkpoints" not in p.parts} if (root / assignment_id).exists() else set()
-        fresh, there = files(fresh_dir), files(release_dir)
+        fresh, there = _files(fresh_dir, assignment_id), _files(release_dir, assignment_id)
         differences = [f"{rel} is missing" for rel in sorted(fresh - there)]
         differences += [f"{rel} is not generated from solutions/" for rel in sorted(there - fresh)]
         for rel in sorted(fresh & there):

@@ -20,6 +20,7 @@ feedback`` read those.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import queue
@@ -392,8 +393,6 @@ class Checker:
 
 def program_key(nb, info: SourceInfo) -> str:
     """A digest of the code :func:`program_cells` runs for ``nb``: equal keys, equal programs."""
-    import hashlib
-
     return hashlib.sha256(json.dumps([src for _, src in program_cells(nb, info)]).encode()).hexdigest()
 
 

@@ -6,6 +6,7 @@ notebook as nbgrader would collect it from a student.
 
 from __future__ import annotations
 
+import html
 import importlib
 import io
 import json
@@ -164,3 +165,19 @@ def through_npz(arrays: dict) -> dict:
     buf.seek(0)
     with np.load(buf, allow_pickle=False) as data:
         return {k: data[k] for k in data.files}
+
+
+def hidden_test_lines(assignment_id: str, longer_than: int = 20) -> list[str]:
+    """Lines of the instructor's hidden tests that no feedback may show: longer than ``longer_than``, not also visible."""
+    lines = []
+    for cell in source_nb(assignment_id).cells:
+        visible = {ln.strip() for ln in cell.source.split("### BEGIN HIDDEN TESTS")[0].splitlines()}
+        for block in cell.source.split("### BEGIN HIDDEN TESTS")[1:]:
+            lines += [ln.strip() for ln in block.split("### END HIDDEN TESTS")[0].splitlines()
+                      if len(ln.strip()) > longer_than and ln.strip() not in visible]
+    return lines
+
+
+def leaked(page: str, lines: list[str]) -> list[str]:
+    """The ``lines`` that appear in ``page``, as they are or HTML-escaped."""
+    return [ln for ln in lines if ln in page or html.escape(ln) in page]

@@ -22,7 +22,7 @@ from jupyterlab_browser import (  # noqa: E402
     chromium_available, chromium_page, nudge_first_slider, run_notebook_in_browser, running_lab)
 import attacks  # noqa: E402
 from submissions import (  # noqa: E402
-    append_code, plausibly_wrong, release_nb, solution_ids, solved, spec_of, write)
+    append_code, hidden_test_lines, leaked, plausibly_wrong, release_nb, solution_ids, solved, spec_of, write)
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
@@ -324,20 +324,10 @@ def test_formgrader_buttons_keep_the_verified_scores(graded_course, tmp_path):
 
     pages = sorted((work / "feedback").rglob("*.html"))
     assert {p.parent.parent.name for p in pages} == set(rows), pages
-    source = release_nb(GRADED_ID)  # noqa: F841  (the released text is allowed; the hidden tests are not)
-    import nbformat
-
-    hidden = []
-    for cell in nbformat.read(str(REPO / "solutions" / GRADED_ID / f"{GRADED_ID}.ipynb"), as_version=4).cells:
-        visible = {ln.strip() for ln in cell.source.split("### BEGIN HIDDEN TESTS")[0].splitlines()}
-        for block in cell.source.split("### BEGIN HIDDEN TESTS")[1:]:
-            hidden += [ln.strip() for ln in block.split("### END HIDDEN TESTS")[0].splitlines()
-                       if len(ln.strip()) > 20 and ln.strip() not in visible]
-    import html as html_lib
-
+    hidden = hidden_test_lines(GRADED_ID)
     for path in pages:
         text = path.read_text(encoding="utf-8")
-        assert "Verified score" in text and not [ln for ln in hidden if ln in text or html_lib.escape(ln) in text]
+        assert "Verified score" in text and not leaked(text, hidden)
     published = next((work / "exchange").rglob(f"outbound/{GRADED_ID}")).parent
     assert release_differences(GRADED_ID, published) == []
 

@@ -19,7 +19,7 @@ import pytest
 
 from autograder.config import assignment_ids
 from conftest import REPO
-from submissions import hostile_batch, plausibly_wrong, release_nb, solved, write
+from submissions import hidden_test_lines, hostile_batch, leaked, plausibly_wrong, release_nb, solved, write
 
 HOSTILE_ID = "ps1_backprop"
 
@@ -147,24 +147,14 @@ def test_feedback_hides_hidden_tests(hostile):
     proc = run_cli("feedback", HOSTILE_ID, "--db", hostile["db"], "--work-dir", hostile["tmp"] / "work")
     pages = sorted((hostile["tmp"] / "work" / "feedback").rglob("*.html"))
     assert {p.parent.parent.name for p in pages} >= {"s01_full", "s02_untouched", "s03_wrong"}, proc.stdout
-    import html as html_lib
-
-    import nbformat
-
-    source_nb = nbformat.read(str(REPO / "solutions" / HOSTILE_ID / f"{HOSTILE_ID}.ipynb"), as_version=4)
-    hidden_lines = []
-    for cell in source_nb.cells:
-        for block in cell.source.split("### BEGIN HIDDEN TESTS")[1:]:
-            body = block.split("### END HIDDEN TESTS")[0]
-            visible = {ln.strip() for ln in cell.source.split("### BEGIN HIDDEN TESTS")[0].splitlines()}
-            hidden_lines += [ln.strip() for ln in body.splitlines() if len(ln.strip()) > 25 and ln.strip() not in visible]
+    hidden_lines = hidden_test_lines(HOSTILE_ID, longer_than=25)
     assert hidden_lines
     for page in pages:
         html = page.read_text(encoding="utf-8")
         assert "Score:" in html and "Verified score" in html
         assert "BEGIN HIDDEN TESTS" not in html
-        leaked = [ln for ln in hidden_lines if ln in html or html_lib.escape(ln) in html]
-        assert not leaked, f"{page}: hidden test lines in feedback: {leaked[:3]}"
+        found = leaked(html, hidden_lines)
+        assert not found, f"{page}: hidden test lines in feedback: {found[:3]}"
     wrong = (hostile["tmp"] / "work" / "feedback" / "s03_wrong" / HOSTILE_ID / f"{HOSTILE_ID}.html")
     assert "differs from the reference" in wrong.read_text(encoding="utf-8")
 

@@ -16,7 +16,6 @@ hidden tests; nbgrader's output has none of its false warnings.
 """
 
 import csv
-import html as html_lib
 import shutil
 import subprocess
 import sys
@@ -27,7 +26,8 @@ import pytest
 
 import attacks
 from conftest import REPO
-from submissions import append_code, plausibly_wrong, release_nb, solution_ids, solved, spec_of, write
+from submissions import (append_code, hidden_test_lines, leaked, plausibly_wrong, release_nb, solution_ids, solved,
+                         spec_of, write)
 
 DOORS = ["ps1_backprop", "ps5_rnn_bptt", "ps8_seq2seq_attention"]
 SEED = "2026"
@@ -43,17 +43,6 @@ def batch(A):
         "call_reference": append_code(release_nb(A), attacks.call_reference(solution_ids(A), blocked)),
         "patch_comparisons": append_code(plausibly_wrong(A), attacks.patch_comparisons()),
     }
-
-
-def hidden_lines(A):
-    nb = nbformat.read(str(REPO / "solutions" / A / f"{A}.ipynb"), as_version=4)
-    lines = []
-    for cell in nb.cells:
-        visible = {ln.strip() for ln in cell.source.split("### BEGIN HIDDEN TESTS")[0].splitlines()}
-        for block in cell.source.split("### BEGIN HIDDEN TESTS")[1:]:
-            lines += [ln.strip() for ln in block.split("### END HIDDEN TESTS")[0].splitlines()
-                      if len(ln.strip()) > 20 and ln.strip() not in visible]
-    return lines
 
 
 def gradebook_scores(db, A):
@@ -158,13 +147,13 @@ def test_a_test_cell_without_a_check_scores_nothing():
 
 
 def test_no_feedback_page_shows_a_hidden_test(doors):
-    lines = hidden_lines(doors["A"])
+    lines = hidden_test_lines(doors["A"])
     assert lines and len(doors["pages"]) == 2 * len(doors["students"]), doors["pages"]
     for page in doors["pages"]:
         text = page.read_text(encoding="utf-8")
         assert "Verified score" in text and "BEGIN HIDDEN TESTS" not in text, page
-        leaked = [ln for ln in lines if ln in text or html_lib.escape(ln) in text]
-        assert not leaked, f"{page}: {leaked[:3]}"
+        found = leaked(text, lines)
+        assert not found, f"{page}: {found[:3]}"
 
 
 def test_nbgrader_says_nothing_false(doors):

@@ -19,14 +19,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-import nbformat
 import pytest
 
 import attacks
 from autograder.verify import source_info
 from conftest import REPO
-from submissions import (ALL_SPECS, append_code, plausibly_wrong, release_nb, solution_ids, solved,
-                         spec_of, write, write_malformed)
+from submissions import (ALL_SPECS, append_code, hidden_test_lines, leaked, plausibly_wrong, release_nb, solution_ids,
+                         solved, spec_of, write, write_malformed)
 
 # The full attack battery runs on the two assignments the issue names; every other
 # assignment with a spec is covered by the round trip in test_grading.py (verified engine)
@@ -240,16 +239,8 @@ def test_feedback_shows_verified_scores_without_hidden_tests(graded):
                     "--work-dir", graded["tmp"] / "work"], cwd=REPO, check=True, capture_output=True)
     page = (graded["tmp"] / "work" / "feedback" / "wrong" / A / f"{A}.html").read_text(encoding="utf-8")
     assert "Verified score" in page
-    source_nb = nbformat.read(str(REPO / "solutions" / A / f"{A}.ipynb"), as_version=4)
-    import html as html_lib
-
-    for cell in source_nb.cells:
-        visible = {ln.strip() for ln in cell.source.split("### BEGIN HIDDEN TESTS")[0].splitlines()}
-        for block in cell.source.split("### BEGIN HIDDEN TESTS")[1:]:
-            for line in block.split("### END HIDDEN TESTS")[0].splitlines():
-                line = line.strip()
-                if len(line) > 25 and line not in visible:
-                    assert line not in page and html_lib.escape(line) not in page, line
+    lines = hidden_test_lines(A, longer_than=25)
+    assert lines and not leaked(page, lines), leaked(page, lines)[:3]
 
 
 @pytest.mark.parametrize("assignment_id", ALL_SPECS)
