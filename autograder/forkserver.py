@@ -36,22 +36,30 @@ MAX_RESTARTS = 4
 GRACE_S = 3.0                 # after the sandbox's own interrupt, how long before the supervisor kills
 MAX_LINE = 4 << 20            # bytes in one event line
 MAX_EVENTS = 20000
+MAX_TABLE = 64 << 20           # bytes of one part's stand-in table
+NO_TABLE = b'{"names": [], "trials": []}\n'
 
 
 def _run_once(job: dict, state: dict) -> None:
     """Fork one sandbox child and follow its events until it ends, dies or hangs."""
     from .sandbox import run_child
 
-    child_job = dict(job, skip=sorted(state["skip"]), done_parts=sorted(state["parts"]))
     rfd, wfd = os.pipe()
+    table_r, table_w = os.pipe()    # the stand-in table of each part, written when the part starts
+    child_job = dict(job, skip=sorted(state["skip"]), done_parts=sorted(state["parts"]), table_fd=table_r)
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(rfd)
+        os.close(table_w)
         run_child(child_job, wfd)
     os.close(wfd)
+    os.close(table_r)
+    os.set_blocking(table_w, False)
+    pending = b""                   # table bytes not yet taken by the child
     trials = {p["id"]: len(p["trials"]) for p in job["parts"]}
+    run_order = [p["id"] for p in job["parts"]]
     stage, started = ("start", None), time.monotonic()
-    run = {"init": None, "events": 0, "isolated": False}
+    run = {"init": None, "events": 0, "isolated": False, "order": run_order, "starting": None}
     buffer = b""
     ended = False
     deadline = state["deadline"]
@@ -65,7 +73,14 @@ def _run_once(job: dict, state: dict) -> None:
                 _stop(pid, run["init"])
                 _blame(state, stage, f"ran past {why} and was stopped", "timeout")
                 return
-            ready, _, _ = select.select([rfd], [], [], wait)
+            ready, writable, _ = select.select([rfd], [table_w] if pending else [], [], wait)
+            if writable:
+                try:
+                    pending = pending[os.write(table_w, pending):]
+                except BlockingIOError:
+                    pass
+                except BrokenPipeError:
+                    pending = b""
             if not ready:
                 continue
             chunk = os.read(rfd, 1 << 16)
@@ -90,8 +105,12 @@ def _run_once(job: dict, state: dict) -> None:
                 if isinstance(ev, dict):
                     stage, started = _event(ev, state, run, trials, stage, started)
                     ended = ended or ev.get("event") == "end"
+                    if run["starting"] is not None:
+                        pending += _table_from_parent(run["starting"]) if run["starting"] else NO_TABLE
+                        run["starting"] = None
     finally:
         os.close(rfd)
+        os.close(table_w)
         _stop(pid, run["init"])
     if not ended:
         _blame(state, stage, "ended the process (os._exit, a crash, or the memory limit)", "crashed")
@@ -113,9 +132,16 @@ def _event(ev: dict, state: dict, run: dict, trials: dict, stage: tuple, started
             state["cell_errors"][str(int(ev["i"]))] = str(ev["error"])[:400]
         elif kind == "cell_timeout":
             state["interrupted"].add(int(ev["i"]))
-        elif kind == "part" and ev.get("id") in trials:
+        elif kind == "part" and ev.get("id") in trials and ev["id"] not in state["parts"]:
+            # Parts run once each, in order: starting one closes every earlier part that never started
+            # (so no part's stand-in table reaches the sandbox while a part it could answer is open).
+            for earlier in run["order"][:run["order"].index(ev["id"])]:
+                state["parts"].setdefault(earlier, {"trials": {}, "error": "the check never ran"})
             state["parts"][ev["id"]] = {"trials": {}}
+            run["starting"] = ev["id"]
             return ("part", ev["id"]), now
+        elif kind == "part" and ev.get("id") in trials:
+            run["starting"] = ""      # started before: an empty table (the sandbox waits for one), results refused
         elif kind == "result" and ev.get("id") in trials and stage == ("part", ev["id"]):
             trial = int(ev["trial"])
             if 0 <= trial < trials[ev["id"]]:
@@ -130,6 +156,20 @@ def _event(ev: dict, state: dict, run: dict, trials: dict, stage: tuple, started
     except (KeyError, TypeError, ValueError):
         pass
     return stage, started
+
+
+_PARENT = {"in": None}          # the job's pipe from the grader, buffered (serve_one opens it)
+
+
+def _table_from_parent(part_id: str) -> bytes:
+    """Ask the grader for a part's stand-in table (one JSON line); the child reads it when the part starts."""
+    out = (json.dumps({"need": part_id}) + "\n").encode()
+    while out:
+        out = out[os.write(1, out):]
+    line = _PARENT["in"].readline(MAX_TABLE)
+    if not line.endswith(b"\n"):
+        raise RuntimeError("the grader sent no stand-in table")
+    return line
 
 
 def _stop(pid: int, init: int | None) -> None:
@@ -208,8 +248,8 @@ def _read_go() -> bool:
 def serve_one() -> None:
     """In the fork: read one job, supervise it, answer one line; never returns."""
     try:
-        line = os.fdopen(0, "rb").readline()   # buffered: the zygote reads nothing until this fork ends
-        answer = json.dumps(supervise(json.loads(line))) + "\n"
+        _PARENT["in"] = os.fdopen(0, "rb")   # buffered: the zygote reads nothing until this fork ends
+        answer = json.dumps(supervise(json.loads(_PARENT["in"].readline()))) + "\n"
         out = answer.encode()
         while out:
             out = out[os.write(1, out):]

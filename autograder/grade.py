@@ -198,7 +198,7 @@ def _write_csv(rows: dict, out_csv: Path) -> list[Row]:
         writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for row in ordered:
-            writer.writerow({**asdict(row), "score": f"{row.score:g}", "max_score": f"{row.max_score:g}"})
+            writer.writerow({**asdict(row), "score": f"{round(row.score, 2):g}", "max_score": f"{row.max_score:g}"})
     return ordered
 
 

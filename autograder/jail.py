@@ -43,7 +43,7 @@ from .config import REPO
 from .strip import build_library, stripped_files
 
 NOBODY = 65534
-HARNESS = ("sandbox.py", "forkserver.py")
+HARNESS = ("sandbox.py", "forkserver.py", "sealed.py")
 PASSED_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")   # needed for correct results on some processors
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Callable
 
 import numpy as np
@@ -46,6 +47,12 @@ class Part:
     trials:     how many independent input draws; every one must pass
     exact:      an exact answer (a multiple-choice letter, a count): a wrong one is
                 reported as wrong, never with how far it is from the answer
+    stand_ins:  inputs -> [(helper name, arguments, reference result)]: the calls a correct
+                answer makes to the notebook's other graded functions; while the part runs
+                they answer as the reference does (:mod:`autograder.sealed`), so a mistake in
+                a helper costs the helper's part only
+    credit:     groups of output keys that earn an equal share of the points each (e.g. the
+                cost, the gradients); empty: all or nothing
     """
 
     test_id: str
@@ -58,6 +65,21 @@ class Part:
     trials: int = 3
     needs: tuple[str, ...] = field(default_factory=tuple)
     exact: bool = False
+    stand_ins: Callable[[Arrays], list] | None = None
+    credit: tuple[tuple[str, ...], ...] = ()
+
+    def share(self, keys, failed) -> float:
+        """The fraction of the points earned when the outputs ``failed`` (a subset of ``keys``) are wrong.
+
+        Each group of ``credit`` (its patterns in fnmatch's form: ``"gW*"``) earns an equal share when
+        none of its outputs failed; without ``credit`` every output must be right.
+        """
+        if not failed:
+            return 1.0
+        if not self.credit:
+            return 0.0
+        groups = [{k for k in keys if any(fnmatchcase(k, pattern) for pattern in group)} for group in self.credit]
+        return sum(not (g & set(failed)) for g in groups) / len(groups)
 
 
 # The dtype policy: numpy's float64 is what the notebooks use; a result in a lower precision
@@ -70,7 +92,13 @@ def _entry(index: tuple) -> str:
 
 
 def compare(part: Part, got: Arrays, want: Arrays) -> str:
-    """'' when ``got`` matches ``want``; otherwise what differs, for every output that does.
+    """'' when ``got`` matches ``want``; otherwise what differs, for every output that does (see :func:`differences`)."""
+    problems = differences(part, got, want)
+    return f"{part.solution_id}: " + "; ".join(problems.values()) if problems else ""
+
+
+def differences(part: Part, got: Arrays, want: Arrays) -> dict[str, str]:
+    """{output key: what is wrong with it} for every output of ``want`` that ``got`` does not match.
 
     Float64 results must match within the part's ``atol``/``rtol``; a float32 or
     float16 result within its own precision (``LOW_PRECISION_RTOL``, relative to
@@ -78,25 +106,25 @@ def compare(part: Part, got: Arrays, want: Arrays) -> str:
     entry, expected vs yours (never the whole expected array).  Exact parts say
     only that the answer is wrong.
     """
-    problems = []
+    problems = {}
     for key, expected in want.items():
         if key not in got:
-            problems.append(f"no value for {key!r} came back")
+            problems[key] = f"no value for {key!r} came back"
             continue
         actual = got[key]
         expected = np.asarray(expected, dtype=float)
         if actual.dtype.kind not in "fiub":
-            problems.append(f"{key} has dtype {actual.dtype}, expected numbers")
+            problems[key] = f"{key} has dtype {actual.dtype}, expected numbers"
             continue
         if actual.shape != expected.shape:
-            problems.append(f"{key} has shape {actual.shape}, expected {expected.shape}")
+            problems[key] = f"{key} has shape {actual.shape}, expected {expected.shape}"
             continue
         low = LOW_PRECISION_RTOL.get(actual.dtype)
         actual = actual.astype(float)
         if not np.all(np.isfinite(actual)) and not np.array_equal(actual, expected, equal_nan=True):
             where = np.unravel_index(int(np.argmax(~np.isfinite(actual))), actual.shape) if actual.ndim else ()
-            problems.append(f"{key} contains NaN or inf (first at {key}{_entry(where)})" if where
-                            else f"{key} is {float(actual):g}")
+            problems[key] = (f"{key} contains NaN or inf (first at {key}{_entry(where)})" if where
+                             else f"{key} is {float(actual):g}")
             continue
         atol, rtol = part.atol, part.rtol
         if low is not None and not part.exact:
@@ -106,15 +134,15 @@ def compare(part: Part, got: Arrays, want: Arrays) -> str:
         excess = diff - (atol + rtol * np.abs(expected))
         if np.any(excess > 0):
             if part.exact:
-                problems.append(f"{key} is not the right answer")
+                problems[key] = f"{key} is not the right answer"
                 continue
             where = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.ndim else ()
             note = (f"; your result is {got[key].dtype}: compute in float64 for full precision"
                     if low is not None else "")
-            problems.append(f"{key} differs from the reference by up to {float(diff.max()):.3g} "
-                            f"(worst at {key}{_entry(where)}: expected {float(expected[where]):.6g}, "
-                            f"yours {float(actual[where]):.6g}; atol={atol:g}, rtol={rtol:g}){note}")
-    return f"{part.solution_id}: " + "; ".join(problems) if problems else ""
+            problems[key] = (f"{key} differs from the reference by up to {float(diff.max()):.3g} "
+                             f"(worst at {key}{_entry(where)}: expected {float(expected[where]):.6g}, "
+                             f"yours {float(actual[where]):.6g}; atol={atol:g}, rtol={rtol:g}){note}")
+    return problems
 
 
 def _values(a: np.ndarray) -> str:

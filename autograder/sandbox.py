@@ -40,11 +40,15 @@ import io
 import json
 import os
 import resource
+import select
 import signal
 import sys
+import time
 import traceback
 
 import numpy as np
+
+from .sealed import StandIns
 
 CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWIPC = 0x00020000, 0x40000000, 0x20000000, 0x08000000
 CLONE_NEWUSER = 0x10000000
@@ -210,6 +214,19 @@ class _Timer:
         return kind is CellTimeout   # a late repeat, between the guarded code's end and here
 
 
+def _read_table(fd: int, timeout: float) -> dict:
+    """The stand-in table of the part that starts (one JSON line from the supervisor; see sealed.py)."""
+    data, end = b"", time.monotonic() + timeout
+    while not data.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
+        chunk = os.read(fd, 1 << 20) if ready else b""
+        if not chunk:
+            raise RuntimeError("no stand-in table came for this part")
+        data += chunk
+    table = json.loads(data)
+    return {"names": [str(n) for n in table.get("names", [])], "trials": list(table.get("trials", []))}
+
+
 def _shell():
     """An IPython shell as ipykernel's, less the kernel: ``%matplotlib inline`` works, GUI loops do nothing."""
     from IPython.core.interactiveshell import InteractiveShell
@@ -271,12 +288,15 @@ def run_child(job: dict, wfd: int) -> None:
             if part["id"] in done:
                 continue
             emit(event="part", id=part["id"])
+            table = _read_table(job["table_fd"], job["part_timeout"])
             code = compile(part["call"], f"<check {part['id']}>", "exec")
             for trial, blob in enumerate(part["trials"]):
                 local = dict(shell.user_ns)
                 local["inputs"] = dict(np.load(io.BytesIO(base64.b64decode(blob)), allow_pickle=False))
+                sealed = table["trials"][trial] if trial < len(table["trials"]) else {}
                 try:
-                    with _Timer(job["part_timeout"]) as timer:
+                    with _Timer(job["part_timeout"]) as timer, \
+                            StandIns((shell.user_ns, local), table["names"], sealed):
                         exec(code, local)
                     if timer.fired:
                         raise CellTimeout

@@ -26,6 +26,7 @@ import json
 import queue
 import subprocess
 import threading
+import time
 import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -37,8 +38,9 @@ import numpy as np
 from nbformat.v4 import new_output
 
 from .config import SOURCE_DIR
-from .parts import compare, describe_inputs
+from .parts import describe_inputs, differences
 from .sandbox import FULL_ISOLATION
+from .sealed import seal
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 # A locked cell whose first line is this comment is a demonstration for students
@@ -190,6 +192,22 @@ def draw_inputs(spec, seed: int) -> dict:
 
 
 MAX_ANSWER_BYTES = 256 << 20
+EMPTY_TABLE = json.dumps({"names": [], "trials": []})
+
+
+def stand_in_tables(spec, inputs: dict) -> dict:
+    """{test id: the sealed stand-in table of each trial, as the line the sandbox reads when the part starts}."""
+    tables = {}
+    for part in spec.PARTS:
+        if part.stand_ins is None:
+            continue
+        names, trials = set(), []
+        for x in inputs[part.test_id]:
+            calls = part.stand_ins(x)
+            names |= {name for name, _, _ in calls}
+            trials.append(seal(calls))
+        tables[part.test_id] = json.dumps({"names": sorted(names), "trials": trials})
+    return tables
 
 
 class Zygote:
@@ -206,28 +224,43 @@ class Zygote:
             self.proc = subprocess.Popen(j.argv, env=j.env, cwd=j.cwd, stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=log)
 
-    def ask(self, job: dict, timeout: float) -> dict:
+    def ask(self, job: dict, timeout: float, tables: dict | None = None) -> dict:
+        """Send ``job``; answer the supervisor's requests for a part's stand-in table; return its final state."""
         if self.proc is None or self.proc.poll() is not None:
             self._start()
         try:
-            self.proc.stdin.write(b"go\n" + json.dumps(job).encode() + b"\n")
-            self.proc.stdin.flush()
+            self._send(b"go\n" + json.dumps(job).encode() + b"\n")
         except BrokenPipeError:
             self.close()
             raise RuntimeError("the grading jail did not start" + (self._last_error() or
                                " (is bubblewrap allowed to make namespaces here?)"))
+        deadline = time.monotonic() + timeout
+        while True:
+            state = json.loads(self._line(deadline))
+            if "error" in state:
+                raise RuntimeError(state["error"])
+            if set(state) != {"need"}:
+                return state
+            try:   # a part starts: its table now, never before (autograder/sealed.py)
+                self._send(((tables or {}).get(str(state["need"]), EMPTY_TABLE) + "\n").encode())
+            except BrokenPipeError:
+                self.close()
+                raise RuntimeError("the grading jail stopped answering" + self._last_error())
+
+    def _send(self, data: bytes) -> None:
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def _line(self, deadline: float) -> bytes:
         answer = {}
         reader = threading.Thread(target=lambda: answer.setdefault(
             "line", self.proc.stdout.readline(MAX_ANSWER_BYTES)))
         reader.start()
-        reader.join(timeout)
+        reader.join(max(0.0, deadline - time.monotonic()))
         if reader.is_alive() or not answer.get("line", b"").endswith(b"\n"):
             self.close()
             raise RuntimeError("the grading jail stopped answering" + self._last_error())
-        state = json.loads(answer["line"])
-        if "error" in state:
-            raise RuntimeError(state["error"])
-        return state
+        return answer["line"]
 
     def _last_error(self) -> str:
         try:
@@ -282,40 +315,51 @@ def _cell_notes(state: dict, cells: list) -> list[str]:
     return notes
 
 
-def _trial_verdict(part, results: dict, inputs: list, expected: list) -> str:
-    """'' if every trial of ``part`` passed; otherwise what went wrong in the smallest trial that failed.
+def judge_trials(part, results: dict, inputs: list, expected: list) -> tuple[float, str]:
+    """(share of the part's points earned, '' or what went wrong in the smallest trial that failed).
 
-    The message names that trial's inputs (shapes, values when small), every
-    output that differs with its worst entry, and how many trials failed.
+    An output earns its group's share (``Part.credit``) only if it is right in
+    every trial; a trial that raised or came back unreadable fails every output.
+    The message names the smallest failing trial's inputs (shapes, values when
+    small), every output that differs with its worst entry, and how many trials failed.
     """
-    failed = []
+    failed, wrong = [], set()
     for t, want in enumerate(expected):
         result = results.get(str(t))
+        problems = {}
         if result is None:
             message = f"{part.solution_id}: the check did not finish"
         elif "error" in result:
             message = f"{part.solution_id}: {result['error']}"
         else:
             try:
-                message = compare(part, load_result(result["npz"], want), want)
+                problems = differences(part, load_result(result["npz"], want), want)
+                message = f"{part.solution_id}: " + "; ".join(problems.values()) if problems else ""
             except BadResult as exc:
                 message = f"{part.solution_id}: {exc}"
         if message:
+            wrong |= set(problems) if problems else set(want)
             size = sum(int(np.asarray(v).size) for v in inputs[t].values())
             failed.append((size, t, message))
     if not failed:
-        return ""
+        return 1.0, ""
+    share = part.share(expected[0].keys() if expected else (), wrong)
     size, t, message = min(failed)
     shown = describe_inputs(inputs[t])
     where = [] if len(expected) == 1 else [
         f"trial {t + 1} of {len(expected)}, " + ("the only one that fails" if len(failed) == 1
                                                  else f"{len(failed)} of {len(expected)} trials fail")]
     where += [f"inputs: {shown}"] if shown else []
-    return f"{message} ({'; '.join(where)})" if where else message
+    return share, f"{message} ({'; '.join(where)})" if where else message
+
+
+def _trial_verdict(part, results: dict, inputs: list, expected: list) -> str:
+    """'' if every trial of ``part`` passed; otherwise what went wrong (see :func:`judge_trials`)."""
+    return judge_trials(part, results, inputs, expected)[1]
 
 
 def grade_one(nb, student: str, assignment_id: str, spec, info: SourceInfo, inputs: dict, expected: dict,
-              zygote: Zygote, limits: dict) -> Verified:
+              zygote: Zygote, limits: dict, tables: dict | None = None) -> Verified:
     parts = [{"id": p.test_id, "call": p.call, "trials": [_npz(x) for x in inputs[p.test_id]]} for p in spec.PARTS]
     cells = program_cells(nb, info)
     job = {
@@ -327,15 +371,15 @@ def grade_one(nb, student: str, assignment_id: str, spec, info: SourceInfo, inpu
         "cell_timeout": limits["cell_timeout"], "part_timeout": limits["part_timeout"],
         "submission_timeout": limits["submission_timeout"],
     }
-    state = zygote.ask(job, timeout=limits["submission_timeout"] * 2 + 60)
+    state = zygote.ask(job, timeout=limits["submission_timeout"] * 2 + 60, tables=tables)
     part_scores, part_messages = {}, {}
     for part in spec.PARTS:
         got = state["parts"].get(part.test_id, {})
-        message = got.get("error", "")
+        message, share = got.get("error", ""), 0.0
         if not message:
-            message = _trial_verdict(part, got.get("trials", {}), inputs[part.test_id], expected[part.test_id])
+            share, message = judge_trials(part, got.get("trials", {}), inputs[part.test_id], expected[part.test_id])
         points = info.points.get(part.test_id, 0.0)
-        part_scores[part.test_id] = (0.0 if message else points, points)
+        part_scores[part.test_id] = (points if share == 1 else round(points * share, 2), points)   # 2/3 of 4: 2.67
         part_messages[part.test_id] = message
     score = sum(s for s, _ in part_scores.values())
     max_score = sum(info.points.values()) + sum(info.manual.values())
@@ -372,6 +416,7 @@ class Checker:
             spec.prepare()
         self.inputs = draw_inputs(spec, seed)
         self.expected = expected_outputs(spec, self.inputs)
+        self.tables = stand_in_tables(spec, self.inputs)
         jail = build(assignment_id, spec, Path(tmp) / "jail", tuple(getattr(spec, "PRELOAD", ())))
         self.zygotes = [Zygote(jail, Path(tmp) / f"jail{slot}.log") for slot in range(max(1, jobs))]
         self._free = queue.Queue()
@@ -382,7 +427,7 @@ class Checker:
         zygote = self._free.get()   # waits while every zygote is busy (e.g. two clicks on formgrader's Autograde)
         try:
             return grade_one(nb, student, self.assignment_id, self.spec, self.info, self.inputs, self.expected,
-                             zygote, self.limits)
+                             zygote, self.limits, self.tables)
         finally:
             self._free.put(zygote)
 

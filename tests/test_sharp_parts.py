@@ -12,12 +12,14 @@ the program of the solved notebook (``autograder.verify.program_cells``: locked 
 source, solution cells, no test cells; IPython syntax transformed; a cell that raises is reported
 and the next one runs) is executed once per assignment; the inputs come from
 ``autograder.verify.draw_inputs`` and travel through ``.npz`` as they do to the sandbox; the part's
-``call`` runs in a copy of the namespace; ``autograder.parts.compare`` judges the outputs against
-``expected``.
+``call`` runs in a copy of the namespace, the notebook's other graded functions answering through
+their stand-ins (autograder/sealed.py); ``autograder.parts.differences`` judges the outputs against
+``expected``, and ``Part.share`` the points (partial credit per output group).
 
 A mistake is a textual mutation of one solution cell: {"part", "grade_id", "replace", "with", "why"}.
-It is applied by executing the mutated cell in a copy of the solved namespace, so the graded
-function is the wrong one and every other function (the helpers it calls) the solution's.  A
+The whole program runs again with the mutated cell, as the sandbox would run it: every function
+that calls the wrong one calls it.  The mistake must cost points of its own part on every seed and
+no point of any other part (the stand-ins blame the function that contains it).  A
 mistake that the spec's draws cannot see carries a "blind" note (why, and how the spec's
 ``make_inputs`` could see it); its test is expected to fail until the spec is fixed.  Every part
 needs at least one mistake without such a note.
@@ -35,11 +37,13 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
 from autograder.config import assignment_ids
-from autograder.parts import compare, load_spec
+from autograder.parts import compare, differences, load_spec
+from autograder.sealed import StandIns, seal
 from autograder.verify import NOT_GRADED, draw_inputs, program_cells, source_info
 from submissions import grade_id, solved, through_npz
 
 SEEDS = range(20)
+OTHER_SEEDS = range(5)        # where a mistake must cost no other part (every part, every trial: 5 seeds)
 PARTS_DIR = Path(__file__).resolve().parent / "mistakes" / "parts"
 ASSIGNMENTS = [a for a in assignment_ids() if load_spec(a) is not None]
 
@@ -93,19 +97,25 @@ def solution_sources(assignment_id: str) -> dict:
             if c.cell_type == "code" and c.get("metadata", {}).get("nbgrader", {}).get("solution")}
 
 
-@functools.cache
-def program(assignment_id: str):
-    """(namespace of the solved notebook's program, the errors of the cells that failed)."""
+def _program(assignment_id: str, mistake: dict | None = None):
+    """(namespace of the solved notebook's program, the errors of the cells that failed), one cell mutated."""
     _prepare(load_spec(assignment_id))
     nb = solved(assignment_id)
     ns = {"__name__": "__main__", "__builtins__": __builtins__, "get_ipython": _NoIPython}
     errors = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for i, cell in enumerate(program_cells(nb, source_info(assignment_id))):
-            label, source = cell if isinstance(cell, tuple) else (f"cell {i}", cell)   # (label, source) or source
+        for label, source in program_cells(nb, source_info(assignment_id)):
+            if mistake is not None and label.endswith(f"({mistake['grade_id']})"):
+                source = source.replace(mistake["replace"], mistake["with"])
             errors.append(_run_cell(source, ns, f"<{assignment_id} {label}>"))
     return ns, [e for e in errors if e]
+
+
+@functools.cache
+def program(assignment_id: str):
+    """(namespace of the solved notebook's program, the errors of the cells that failed)."""
+    return _program(assignment_id)
 
 
 def applies(assignment_id: str, mistake: dict) -> str:
@@ -120,16 +130,14 @@ def applies(assignment_id: str, mistake: dict) -> str:
 
 
 def mutated(assignment_id: str, mistake: dict) -> dict:
-    """A copy of the solved namespace in which the mistake's cell ran, mutated."""
+    """The namespace of the whole program with the mistake's cell mutated, as the sandbox would run it:
+    every function that calls the wrong one calls it (through its stand-in while graded)."""
     assert not (why := applies(assignment_id, mistake)), why
-    ns, _ = program(assignment_id)
-    source = solution_sources(assignment_id)[mistake["grade_id"]]
-    wrong = dict(ns)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        wrong_source = source.replace(mistake["replace"], mistake["with"])
-        error = _run_cell(wrong_source, wrong, f"<mutated {mistake['grade_id']}>")
-    assert not error, f"the mutated cell itself fails, which is no plausible answer: {error}"
+    wrong, errors = _program(assignment_id, mistake)
+    _, before = program(assignment_id)
+    new = [e for e in errors if e not in before]
+    assert not any(f"({mistake['grade_id']})" in e for e in new), (
+        f"the mutated cell itself fails, which is no plausible answer: {new}")
     return wrong
 
 
@@ -166,24 +174,52 @@ def _part(assignment_id: str, test_id: str):
     return next(p for p in load_spec(assignment_id).PARTS if p.test_id == test_id)
 
 
-def verdict(ns: dict, assignment_id: str, test_id: str, seed: int) -> str:
-    """'' when the part's points are earned at this seed; otherwise why not (the first trial that fails)."""
+@functools.cache
+def sealed_table(assignment_id: str, seed: int, test_id: str, trial: int) -> tuple[tuple, dict]:
+    """(helper names, sealed stand-in table) of one trial, as the sandbox receives them (autograder/sealed.py)."""
+    part = _part(assignment_id, test_id)
+    if part.stand_ins is None:
+        return (), {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        calls = part.stand_ins(drawn(assignment_id, seed)[test_id][trial])
+    return tuple(sorted({name for name, _, _ in calls})), seal(calls)
+
+
+def score(ns: dict, assignment_id: str, test_id: str, seed: int) -> tuple[float, str]:
+    """(share of the part's points earned at this seed, '' or why not: the first trial that fails).
+
+    As in the sandbox: the part's helpers answer through their stand-ins, and an output group of
+    ``Part.credit`` earns its share when it is right in every trial.
+    """
     part = _part(assignment_id, test_id)
     code = compile(part.call, f"<check {test_id}>", "exec")
+    wrong, why, keys = set(), "", ()
     for trial, inputs in enumerate(drawn(assignment_id, seed)[test_id]):
+        want = expected(assignment_id, seed, test_id, trial)
+        keys = want.keys()
+        names, table = sealed_table(assignment_id, seed, test_id, trial)
         local = dict(ns)
         local["inputs"] = through_npz(inputs)
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), StandIns((ns, local), names, table):
                 warnings.simplefilter("ignore")
                 exec(code, local)
             got = _as_sent_back(local.get("outputs"))
         except Exception as exc:  # an error in the student's function costs the part
-            return f"trial {trial}: {type(exc).__name__}: {exc}"
-        message = compare(part, got, expected(assignment_id, seed, test_id, trial))
-        if message:
-            return f"trial {trial}: {message}"
-    return ""
+            wrong |= set(want)
+            why = why or f"trial {trial}: {type(exc).__name__}: {exc}"
+            continue
+        problems = differences(part, got, want)
+        wrong |= set(problems)
+        if problems and not why:
+            why = f"trial {trial}: {compare(part, got, want)}"
+    return part.share(keys, wrong), why
+
+
+def verdict(ns: dict, assignment_id: str, test_id: str, seed: int) -> str:
+    """'' when all of the part's points are earned at this seed; otherwise why not (the first trial that fails)."""
+    return score(ns, assignment_id, test_id, seed)[1]
 
 
 # --------------------------------------------------------------------------
@@ -215,6 +251,15 @@ def test_every_part_has_a_mistake(assignment_id):
         assert not (why := applies(assignment_id, m)), why
 
 
+@pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
+def test_the_round_trip_mistake_is_one_of_the_list(assignment_id):
+    """tests/mistakes/<ID>.json (the mistake of the grading round trips) is held to the same standard."""
+    path = PARTS_DIR.parent / f"{assignment_id}.json"
+    listed = {(m["grade_id"], m["replace"], m["with"]) for m in mistakes(assignment_id)}
+    for m in (lambda d: d if isinstance(d, list) else [d])(json.loads(path.read_text(encoding="utf-8"))):
+        assert (m["grade_id"], m["replace"], m["with"]) in listed, f"add '{m['why']}' to {PARTS_DIR / path.name}"
+
+
 @pytest.mark.parametrize("assignment_id, test_id", PARTS)
 def test_the_solution_keeps_the_part(assignment_id, test_id):
     ns, errors = program(assignment_id)
@@ -224,8 +269,14 @@ def test_the_solution_keeps_the_part(assignment_id, test_id):
 
 
 @pytest.mark.parametrize("assignment_id, index, mistake", MISTAKES)
-def test_the_mistake_loses_the_part(assignment_id, index, mistake):
+def test_the_mistake_loses_its_part_and_no_other(assignment_id, index, mistake):
+    """Blame the right function: the mistake costs points of its own part on every seed, and (its helpers
+    answering through their stand-ins) not a point of any other part, on OTHER_SEEDS."""
     wrong = mutated(assignment_id, mistake)
     kept = [seed for seed in SEEDS if not verdict(wrong, assignment_id, mistake["part"], seed)]
     assert not kept, (f"'{mistake['why']}' ({mistake['grade_id']}) still earns {mistake['part']} at seeds {kept} "
                       f"of {SEEDS.start}..{SEEDS.stop - 1}")
+    blamed = {(p.test_id, seed): why for p in load_spec(assignment_id).PARTS if p.test_id != mistake["part"]
+              for seed in OTHER_SEEDS if (why := verdict(wrong, assignment_id, p.test_id, seed))}
+    assert not blamed, (f"'{mistake['why']}' ({mistake['grade_id']}) also costs points of "
+                        f"{sorted({t for t, _ in blamed})}: {next(iter(blamed.items()))}")

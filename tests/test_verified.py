@@ -226,7 +226,8 @@ def test_gradebook_holds_the_verified_scores(graded):
 
     with Gradebook(graded["db"]) as gb:
         for student in ("full", "wrong", "patch_comparisons"):
-            assert gb.find_submission(graded["A"], student).score == score(graded, student)
+            # the CSV's score is the gradebook's, to the hundredth it is written with (partial credit: 2.67 of 4)
+            assert round(gb.find_submission(graded["A"], student).score, 2) == score(graded, student)
             # auto-graded test cells are done: formgrader must not list them as needing a grader
             notebook = gb.find_submission_notebook(graded["A"], graded["A"], student)
             tests = [g for g in notebook.grades if g.cell_type == "code"]

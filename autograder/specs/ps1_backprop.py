@@ -54,6 +54,28 @@ def _backprop_expected(inp):
     return out
 
 
+def _backprop_calls(inp):
+    """The notebook's helpers as a correct backprop may call them on this network, with the reference's results:
+    affine_forward and sigmoid_prime of every layer, output_delta, and affine_backward of every layer."""
+    L = int(inp["L"])
+    Ws, bs = [inp[f"W{i}"] for i in range(L)], [inp[f"b{i}"] for i in range(L)]
+    calls, a, caches, zs = [], inp["x"], [], []
+    for W, b in zip(Ws, bs):
+        z, cache = ref.affine_forward(a, W, b)
+        calls += [("affine_forward", (a, W, b), (z, cache)), ("sigmoid_prime", (z,), ref.sigmoid_prime(z))]
+        caches.append(cache)
+        zs.append(z)
+        a = ref.sigmoid(z)
+    delta = ref.output_delta(ref.quadratic_cost(a, inp["y"])[1], zs[-1], "sigmoid")
+    calls.append(("output_delta", (a, inp["y"], zs[-1]), delta))
+    for l in range(L - 1, -1, -1):
+        da, dW, db = ref.affine_backward(delta, caches[l])
+        calls.append(("affine_backward", (delta, caches[l]), (da, dW, db)))
+        if l > 0:
+            delta = da * ref.sigmoid_prime(zs[l - 1])
+    return calls
+
+
 def _output_delta_inputs(rng, trial):
     N, k = (int(v) for v in rng.integers([2 if trial == 0 else 1, 1], 7))   # trial 0: N >= 2 (the 1/N shows)
     z = rng.normal(size=(N, k))
@@ -87,12 +109,13 @@ PARTS = [
                'outputs = {"da": da, "dW": dW, "db": db}'),
          make_inputs=_layer,
          expected=lambda inp: dict(zip(("da", "dW", "db"), ref.affine_backward(
-             inp["dz"], ref.affine_forward(inp["a"], inp["W"], inp["b"])[1]))), atol=1e-9),
+             inp["dz"], ref.affine_forward(inp["a"], inp["W"], inp["b"])[1]))), atol=1e-9,
+         credit=(("da",), ("dW",), ("db",))),
     Part("test_output_delta", "output_delta",
          call='outputs = {"delta": output_delta(inputs["a_L"], inputs["y"], inputs["z"])}',
          make_inputs=_output_delta_inputs,
          expected=lambda inp: {"delta": ref.output_delta(ref.quadratic_cost(inp["a_L"], inp["y"])[1], inp["z"], "sigmoid")},
-         atol=1e-9),
+         atol=1e-9, stand_ins=lambda inp: [("sigmoid_prime", (inp["z"],), ref.sigmoid_prime(inp["z"]))]),
     Part("test_backprop", "backprop",
          call=('L = int(inputs["L"])\n'
                'C, gW, gb = backprop(inputs["x"], inputs["y"], [inputs[f"W{i}"] for i in range(L)],\n'
@@ -100,7 +123,8 @@ PARTS = [
                'outputs = {"C": C}\n'
                'for i in range(L):\n'
                '    outputs[f"gW{i}"], outputs[f"gb{i}"] = gW[i], gb[i]'),
-         make_inputs=_network, expected=_backprop_expected, atol=1e-9),
+         make_inputs=_network, expected=_backprop_expected, atol=1e-9, stand_ins=_backprop_calls,
+         credit=(("C",), ("gW*",), ("gb*",))),
     Part("test_numerical_gradient", "numerical_gradient",
          call=('x = inputs["x"].copy()\n'
                'g = numerical_gradient(lambda v: float(np.sum(np.sin(v) * v)), x)\n'

@@ -188,7 +188,8 @@ PARTS = [
     Part("test_sgns_loss_and_grads", "sgns_loss_and_grads",
          call="_l, _dv, _du, _dU = sgns_loss_and_grads(inputs['v'], inputs['u'], inputs['U'])\n"
               "outputs = {'loss': _l, 'dv_c': _dv, 'du_o': _du, 'dU_neg': _dU}",
-         make_inputs=_sgns_inputs, expected=_sgns_expected, atol=1e-9, trials=5),
+         make_inputs=_sgns_inputs, expected=_sgns_expected, atol=1e-9, trials=5,
+         credit=(("loss",), ("dv_c",), ("du_o",), ("dU_neg",))),
     Part("test_similarity_correlation", "similarity_correlation",
          call="_pairs = [(str(_a), str(_b), float(_s)) for _a, _b, _s in zip(inputs['a'], inputs['b'], inputs['scores'])]\n"
               "_rho, _n = similarity_correlation(inputs['E'], [str(_w) for _w in inputs['words']], _pairs)\n"

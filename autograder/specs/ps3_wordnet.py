@@ -175,24 +175,64 @@ def _human_expected(inp):
     return {"rho": np.array(ev.spearman([s for s, _ in kept], [w for _, w in kept])), "n": np.array(len(kept))}
 
 
+# Stand-ins (autograder/sealed.py): the calls a correct answer makes to the notebook's other graded
+# functions, with the reference's results, so that each part's score depends on its own function alone.
+
+def _synsets(inp):
+    return [(_wn().synset(str(a)), _wn().synset(str(b))) for a, b in zip(inp["a"], inp["b"])]
+
+
+def _paths_calls(inp):
+    """shortest_path_distance may be built on hypernym_paths."""
+    seen = {s for pair in _synsets(inp) for s in pair}
+    return [("hypernym_paths", (s,), cw.hypernym_paths(s)) for s in sorted(seen, key=lambda s: s.name())]
+
+
+def _distance_calls(pairs):
+    return [("shortest_path_distance", (a, b), cw.shortest_path_distance(a, b)) for a, b in pairs]
+
+
+def _word_calls(inp):
+    """word_similarity calls path_similarity (or shortest_path_distance) on every pair of noun senses."""
+    calls = []
+    for w1, w2 in zip(inp["a"], inp["b"]):
+        pairs = [(x, y) for x in _wn().synsets(str(w1), pos="n") for y in _wn().synsets(str(w2), pos="n")]
+        calls += [("path_similarity", (x, y), cw.path_similarity(x, y)) for x, y in pairs] + _distance_calls(pairs)
+    return calls
+
+
+def _human_calls(inp):
+    """human_correlation calls word_similarity on every pair and spearman on the pairs it keeps."""
+    calls, human, wordnet = [], [], []
+    for a, b, score in zip(inp["a"], inp["b"], inp["scores"]):
+        sim = cw.word_similarity(_wn(), str(a), str(b))
+        calls.append(("word_similarity", (str(a), str(b)), sim))
+        if sim is not None:
+            human.append(float(score))
+            wordnet.append(sim)
+    rho = float(ev.spearman(human, wordnet))
+    return calls + [("spearman", (human, wordnet), rho), ("spearman", (wordnet, human), rho)]
+
+
 PARTS = [
     Part("test_hypernym_paths", "hypernym_paths", call=_PATHS_CALL, make_inputs=_paths_inputs,
          expected=lambda inp: {"paths": _encode_paths(cw.hypernym_paths(_wn().synset(str(inp["name"]))))},
          atol=0, rtol=0, trials=5, exact=True),
     Part("test_shortest_path_distance", "shortest_path_distance", call=_pair_call("shortest_path_distance"),
          make_inputs=_pair_inputs, expected=_pair_expected(cw.shortest_path_distance), atol=0, rtol=0, trials=4,
-         exact=True),
+         exact=True, stand_ins=_paths_calls),
     Part("test_path_similarity", "path_similarity", call=_pair_call("path_similarity"),
-         make_inputs=_pair_inputs, expected=_pair_expected(cw.path_similarity), atol=1e-12, trials=4),
+         make_inputs=_pair_inputs, expected=_pair_expected(cw.path_similarity), atol=1e-12, trials=4,
+         stand_ins=lambda inp: _distance_calls(_synsets(inp))),
     Part("test_word_similarity", "word_similarity",
          call=_AS_ARRAY_CODE + "_vals = [word_similarity(str(_a), str(_b)) for _a, _b in zip(inputs['a'], inputs['b'])]\n"
                                 "outputs = {'values': _as_array(_vals)}",
-         make_inputs=_word_inputs, expected=_word_expected, atol=1e-12, trials=3),
+         make_inputs=_word_inputs, expected=_word_expected, atol=1e-12, trials=3, stand_ins=_word_calls),
     Part("test_spearman", "spearman", call="outputs = {'rho': spearman(inputs['x'], inputs['y'])}",
          make_inputs=_spearman_inputs, expected=lambda inp: {"rho": np.array(spearmanr(inp["x"], inp["y"]).statistic)},
          atol=1e-10, trials=5),
     Part("test_human_correlation", "human_correlation",
          call="_pairs = [(str(_a), str(_b), float(_s)) for _a, _b, _s in zip(inputs['a'], inputs['b'], inputs['scores'])]\n"
               "_rho, _n = human_correlation(_pairs)\noutputs = {'rho': _rho, 'n': _n}",
-         make_inputs=_human_inputs, expected=_human_expected, atol=1e-10, trials=3),
+         make_inputs=_human_inputs, expected=_human_expected, atol=1e-10, trials=3, stand_ins=_human_calls),
 ]

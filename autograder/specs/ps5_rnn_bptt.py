@@ -75,6 +75,31 @@ def _bptt_expected(inp):
     return {"cost": np.array(cost), **{f"d{name}": g for name, g in grads.items()}}
 
 
+# Stand-ins (autograder/sealed.py): the calls a correct answer makes to the notebook's other graded
+# functions, with the reference's results, so that each part's score depends on its own function alone.
+
+def _step_calls(inp):
+    """rnn_forward calls rnn_step at every step (from zeros when s0 is None)."""
+    params = _params(inp)
+    s = inp["s0"] if "s0" in inp else np.zeros(params["W"].shape[0])
+    calls = []
+    for x in inp["X"]:
+        s_next = ref.rnn_step(x, s, params)
+        calls.append(("rnn_step", (x, s, params), s_next))
+        s = s_next
+    return calls
+
+
+def _bptt_calls(inp):
+    """rnn_bptt calls rnn_forward (s0 as given, or already zeros), output_delta and maybe rnn_step."""
+    params, s0 = _params(inp), inp.get("s0")
+    S, O = ref.rnn_forward(inp["X"], params, s0)
+    calls = [("rnn_forward", (inp["X"], params, s0), (S, O)), ("output_delta", (O, inp["y"]), ref.output_delta(O, inp["y"]))]
+    if s0 is None:
+        calls.append(("rnn_forward", (inp["X"], params, np.zeros(params["W"].shape[0])), (S, O)))
+    return calls + _step_calls(inp)
+
+
 PARTS = [
     Part("test_rnn_step", "rnn_step",
          call=_PARAMS_CODE + 'outputs = {"s": rnn_step(inputs["x"], inputs["s"], params)}',
@@ -84,13 +109,15 @@ PARTS = [
          call=_PARAMS_CODE + _S0_CODE + 'S, O = rnn_forward(inputs["X"], params, s0)\noutputs = {"S": S, "O": O}',
          make_inputs=_random_problem,
          expected=lambda inp: dict(zip(("S", "O"), ref.rnn_forward(inp["X"], _params(inp), inp.get("s0")))),
-         atol=1e-10, rtol=1e-9),
+         atol=1e-10, rtol=1e-9, stand_ins=_step_calls, credit=(("S",), ("O",))),
     Part("test_output_delta", "output_delta",
-         call='outputs = {"delta": output_delta(inputs["O"], inputs["y"])}',
+         call='_O = inputs["O"].copy()\noutputs = {"delta": output_delta(_O, inputs["y"]), "O_after": _O}',
          make_inputs=_output_delta_inputs,
-         expected=lambda inp: {"delta": ref.output_delta(inp["O"], inp["y"])}, atol=1e-12, rtol=1e-9),
+         expected=lambda inp: {"delta": ref.output_delta(inp["O"], inp["y"]), "O_after": inp["O"]},
+         atol=1e-12, rtol=1e-9),
     Part("test_rnn_bptt", "rnn_bptt",
          call=(_PARAMS_CODE + _S0_CODE + 'cost, grads = rnn_bptt(inputs["X"], inputs["y"], params, s0)\n'
                'outputs = {"cost": cost, **{"d" + name: grads[name] for name in params}}'),
-         make_inputs=_bptt_inputs, expected=_bptt_expected, atol=1e-9, rtol=1e-9, trials=4),
+         make_inputs=_bptt_inputs, expected=_bptt_expected, atol=1e-9, rtol=1e-9, trials=4,
+         stand_ins=_bptt_calls, credit=(("cost",), ("dU",), ("dW",), ("dV",), ("db_s",), ("db_o",))),
 ]

@@ -227,6 +227,22 @@ def _params(inp, names):
     return {k: inp[k] for k in names}
 
 
+# Stand-ins (autograder/sealed.py): the calls a correct answer makes to the notebook's other graded
+# functions, with the reference's results, so that each part's score depends on its own function alone.
+
+def _gate_calls(inp, gates):
+    """The step's sigmoid on each gate's pre-activation [h_prev, x_t] W_g^T + b_g."""
+    a = np.concatenate([inp["h"], inp["x"]], axis=1)
+    return [("sigmoid", (z,), ref.sigmoid(z)) for z in (a @ inp["W_" + g].T + inp["b_" + g] for g in gates)]
+
+
+def _forward_calls(inp):
+    """lstm_step_backward is graded on the reference's cache: lstm_step_forward answers as the reference."""
+    params = _params(inp, LSTM_NAMES)
+    return [("lstm_step_forward", (inp["x"], inp["h"], inp["c"], params),
+             ref.lstm_step(inp["x"], inp["h"], inp["c"], params))]
+
+
 PARTS = [
     Part("test_sigmoid", "sigmoid",
          call=_SIGMOID_CALL,
@@ -239,7 +255,7 @@ PARTS = [
          make_inputs=_lstm_forward_inputs,
          expected=lambda inp: dict(zip(("h", "c"), ref.lstm_step(inp["x"], inp["h"], inp["c"],
                                                                  _params(inp, LSTM_NAMES))[:2])),
-         atol=1e-10, trials=4),
+         atol=1e-10, trials=4, stand_ins=lambda inp: _gate_calls(inp, "fio"), credit=(("h",), ("c",))),
     Part("test_lstm_step_backward", "lstm_step_backward",
          call=_BACKWARD_CALL,
          make_inputs=_lstm_backward_inputs,
@@ -247,13 +263,14 @@ PARTS = [
                                                        **{"d" + k: g[k] for k in LSTM_NAMES}})(
              *ref.lstm_step_backward(inp["dh"], inp["dc"], ref.lstm_step(inp["x"], inp["h"], inp["c"],
                                                                          _params(inp, LSTM_NAMES))[2])),
-         atol=1e-9, trials=4),
+         atol=1e-9, trials=4, stand_ins=_forward_calls,
+         credit=(("dx",), ("dh_prev",), ("dc_prev",), ("dW_*",), ("db_*",))),
     Part("test_gru_step_forward", "gru_step_forward",
          call=('params = {k: inputs[k] for k in ("W_z", "W_r", "W_h", "b_z", "b_r", "b_h")}\n'
                'outputs = {"h": gru_step_forward(inputs["x"], inputs["h"], params)}'),
          make_inputs=_gru_inputs,
          expected=lambda inp: {"h": ref.gru_step(inp["x"], inp["h"], _params(inp, GRU_NAMES))[0]},
-         atol=1e-10, trials=4),
+         atol=1e-10, trials=4, stand_ins=lambda inp: _gate_calls(inp, "zr")),
     Part("test_gradient_errors", "gradient_errors",
          call=_GRADIENT_ERRORS_CALL,
          make_inputs=_gradient_errors_inputs,

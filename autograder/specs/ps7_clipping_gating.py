@@ -40,7 +40,10 @@ def _grads(rng, max_ndim=2, scale=1.0):
 def _global_norm_inputs(rng, trial):
     if trial == 0:   # the 3-4-5 example over arrays of different shapes, and a 0-d array
         return {"g0": np.array([3.0]), "g1": np.array([[4.0]]), "g2": np.array(0.0)}
-    return _grads(rng, scale=float(rng.uniform(0.01, 20)))
+    grads = _grads(rng, scale=float(rng.uniform(0.01, 20)))
+    if all(g.size < 2 for g in grads.values()):   # a sum and a mean of squares differ only over several entries
+        grads[f"g{len(grads)}"] = rng.normal(size=int(rng.integers(2, 5)))
+    return grads
 
 
 def _clip_inputs(rng, trial):
@@ -99,6 +102,10 @@ outputs = {"norms": state_gradient_norms(inputs["X"].copy(), _params, inputs["gr
                                          ("tanh", "relu")[int(inputs["act"])])}
 """
 
+def _grads_of(inp):
+    return {k: inp[k] for k in sorted(inp) if k.startswith("g")}
+
+
 PARTS = [
     Part("test_global_norm", "global_norm",
          call=_GLOBAL_NORM_CALL,
@@ -109,7 +116,9 @@ PARTS = [
          call=_CLIP_CALL,
          make_inputs=_clip_inputs,
          expected=_clip_expected,
-         atol=1e-12, rtol=1e-10, trials=4),
+         atol=1e-12, rtol=1e-10, trials=4,
+         # stand-in (autograder/sealed.py): global_norm answers as the reference, so only clip_grad_norm is graded here
+         stand_ins=lambda inp: [("global_norm", (_grads_of(inp),), ref.global_norm(_grads_of(inp)))]),
     Part("test_state_gradient_norms", "state_gradient_norms",
          call=_PROBE_CALL,
          make_inputs=_probe_inputs,

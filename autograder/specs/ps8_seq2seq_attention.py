@@ -94,6 +94,8 @@ def _scores_inputs(rng, trial):
     S, d_h = _dims(rng, 2)
     if trial == 0:
         S = 1
+    if kind == "dot":                    # d >= 2: a score scaled by 1/sqrt(d) differs from the slides'
+        d_h = max(d_h, 2)
     d_s = d_h if kind == "dot" else int(rng.integers(1, 7))
     if trial == 2:                       # general, d_s != d_h, both >= 2
         d_h, d_s = (int(v) for v in rng.choice(np.arange(2, 7), size=2, replace=False))
@@ -271,6 +273,38 @@ def _answer_part(q):
                 atol=0.0, rtol=0.0, trials=1, exact=True)
 
 
+# Stand-ins (autograder/sealed.py): the calls a correct answer makes to the notebook's other graded
+# functions, with the reference's results, so that each part's score depends on its own function alone.
+
+def _step_calls(y_prev, s_prev, H, params, kind, mask):
+    """One decoder step's calls: attention_scores, masked_softmax, context_vector (and decoder_step itself)."""
+    s = np.tanh(params["U"] @ params["E"][y_prev] + params["W"] @ s_prev + params["b_s"])
+    e = ref.attention_scores(s, H, params["attention"], kind)
+    alpha = ref.masked_softmax(e, mask)
+    c = ref.context_vector(alpha, H)
+    step = ref.decoder_step(y_prev, s_prev, H, params, kind, mask)
+    return step, [("attention_scores", (s, H, params["attention"], kind), e), ("masked_softmax", (e, mask), alpha),
+                  ("context_vector", (alpha, H), c), ("decoder_step", (y_prev, s_prev, H, params, kind, mask), step)]
+
+
+def _decoder_step_calls(inp):
+    _, calls = _step_calls(int(inp["y_prev"]), inp["s_prev"], inp["H"], _dec_params(inp), _kind_of(inp), _bool_mask(inp))
+    return calls[:3]
+
+
+def _greedy_calls(inp):
+    """greedy_decode calls decoder_step (or the attention functions) at every step of the reference's path."""
+    params, kind, mask = _dec_params(inp), _kind_of(inp), _bool_mask(inp)
+    s, y, calls = np.asarray(inp["s0"], dtype=float), int(inp["sos"]), []
+    for _ in range(int(inp["max_len"])):
+        (o, s, _), step = _step_calls(y, s, inp["H"], params, kind, mask)
+        calls += step
+        y = int(np.argmax(o))
+        if y == int(inp["eos"]):
+            break
+    return calls
+
+
 PARTS = [
     Part("test_attention_scores", "attention_scores", call=_SCORES_CALL, make_inputs=_scores_inputs,
          expected=lambda inp: {"e": ref.attention_scores(inp["s"], inp["H"], _att_of(inp), _kind_of(inp))},
@@ -280,8 +314,9 @@ PARTS = [
     Part("test_context_vector", "context_vector", call=_CONTEXT_CALL, make_inputs=_context_inputs,
          expected=lambda inp: {"c": ref.context_vector(inp["alpha"], inp["H"])}, atol=1e-10, trials=3),
     Part("test_decoder_step", "decoder_step", call=_STEP_CALL, make_inputs=_step_inputs,
-         expected=_step_expected, atol=1e-10, trials=6),
+         expected=_step_expected, atol=1e-10, trials=6, stand_ins=_decoder_step_calls,
+         credit=(("o",), ("s",), ("alpha",))),
     Part("test_greedy_decode", "greedy_decode", call=_GREEDY_CALL, make_inputs=_greedy_inputs,
-         expected=_greedy_expected, atol=1e-10, trials=6),
+         expected=_greedy_expected, atol=1e-10, trials=6, stand_ins=_greedy_calls, credit=(("ids",), ("alphas",))),
     *(_answer_part(q) for q in ("q1", "q2", "q3")),
 ]
