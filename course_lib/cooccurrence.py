@@ -8,11 +8,16 @@ Slide material implemented here
   appears within ``window`` positions left or right of word i, inside one sentence
   (never across a sentence end).  M is symmetric; row/column i is ``vocab.itos[i]``.
   With window 1 the slides' corpus "I love AI. I love deep learning. I enjoy learning."
-  gives their table (``SLIDE_CORPUS``, ``SLIDE_ORDER``, ``SLIDE_TABLE``).
+  gives their table (``SLIDE_CORPUS``, ``SLIDE_ORDER``, ``SLIDE_TABLE``).  The notes' prose
+  uses CS224n's corpus "I like deep learning. I like NLP. I enjoy flying." instead; CS224n's
+  published table (``CS224N_TABLE``) counts "." as a word at the end of each sentence and, like
+  ``window_cooccurrence``, never lets a window cross a sentence end.
 - Word-document matrix (词-文档矩阵): A[i, d] = count of word i in document d; its
   truncated SVD is latent semantic analysis (LSA, 潜在语义分析).
 - The slides' "issues" of raw counts (size grows with the vocabulary, high dimension,
   sparsity): ``matrix_stats`` measures them.
+- GloVe's motivation (Pennington et al. 2014, Table 1): ratios of co-occurrence probabilities
+  P(k | i) / P(k | j), with P(k | i) = X_ik / Σ_k' X_ik'  (``probability_ratios``).
 - The "idea: low dimensional word vectors": positive pointwise mutual information
 
       PPMI(i, j) = max(0, log P(i, j) / (P(i) P_α(j))),   P_α(j) ∝ count(j)^α
@@ -38,9 +43,10 @@ import scipy.sparse as sp
 from course_lib.text import Vocab
 
 __all__ = [
-    "SLIDE_CORPUS", "SLIDE_ORDER", "SLIDE_TABLE", "as_vocab", "corpus_ids", "window_pairs",
+    "SLIDE_CORPUS", "SLIDE_ORDER", "SLIDE_TABLE", "CS224N_CORPUS", "CS224N_ORDER", "CS224N_TABLE",
+    "as_vocab", "corpus_ids", "window_pairs",
     "window_cooccurrence", "word_document_matrix", "tfidf", "ppmi", "randomized_svd",
-    "svd_embeddings", "matrix_stats",
+    "svd_embeddings", "matrix_stats", "probability_ratios",
 ]
 
 # The slides' example (window length 1, left or right context).
@@ -53,6 +59,22 @@ SLIDE_TABLE = np.array([
     [0, 1, 0, 0, 0, 0],
     [0, 1, 0, 0, 0, 1],
     [0, 0, 1, 0, 1, 0],
+])
+
+# CS224n's example (Stanford CS224n, lecture "Word vectors 2"; window length 1), as published:
+# "." is a word (one at the end of each sentence), and no window crosses a sentence end
+# (otherwise ". I" would count twice).
+CS224N_CORPUS = "I like deep learning. I like NLP. I enjoy flying."
+CS224N_ORDER = ["I", "like", "enjoy", "deep", "learning", "NLP", "flying", "."]
+CS224N_TABLE = np.array([
+    [0, 2, 1, 0, 0, 0, 0, 0],
+    [2, 0, 0, 1, 0, 1, 0, 0],
+    [1, 0, 0, 0, 0, 0, 1, 0],
+    [0, 1, 0, 0, 1, 0, 0, 0],
+    [0, 0, 0, 1, 0, 0, 0, 1],
+    [0, 1, 0, 0, 0, 0, 0, 1],
+    [0, 0, 1, 0, 0, 0, 0, 1],
+    [0, 0, 0, 0, 1, 1, 1, 0],
 ])
 
 
@@ -283,3 +305,41 @@ def matrix_stats(M) -> dict:
         "dense_mib": entries * 4 / 2**20,
         "sparse_mib": (nnz * 8 + (rows + 1) * 4) / 2**20,
     }
+
+
+def probability_ratios(X, vocab, i: str, j: str, probes: Sequence[str]):
+    """GloVe's motivating table: P(k | i), P(k | j) and their ratio for each probe word k.
+
+    P(k | i) = X_ik / X_i with X_i = Σ_k' X_ik' (row i of the co-occurrence matrix, normalised).
+    Pennington et al. (2014, Table 1) compare i = ice with j = steam: the ratio is large for a k
+    related to i but not to j (solid), small for the reverse (gas), and near 1 for a k related
+    to both (water) or to neither (fashion).
+
+    Args:
+        X: (|V|, |V|) co-occurrence matrix, dense or scipy sparse; row r belongs to ``vocab.itos[r]``.
+        vocab: the ``Vocab`` of X's rows and columns.
+        i, j: the two words compared.  probes: the K context words k.
+
+    Returns:
+        P_i, P_j, ratio: float64 arrays of shape (K,); ``ratio`` is inf where P(k | j) = 0 < P(k | i)
+        and nan where both are 0.
+    """
+    if X.ndim != 2 or X.shape[0] != X.shape[1] or X.shape[0] != len(vocab):
+        raise ValueError(f"X: expected a square matrix (|V|, |V|) with |V| = {len(vocab)}, got shape {X.shape}")
+    missing = [w for w in (i, j, *probes) if w not in vocab.stoi]
+    if missing:
+        raise ValueError(f"probability_ratios: not in the vocabulary: {missing}")
+    X = X.tocsr() if sp.issparse(X) else np.asarray(X)
+    cols = [vocab.stoi[k] for k in probes]
+
+    def conditional(word):
+        r = vocab.stoi[word]
+        row = np.asarray(X[r].toarray() if sp.issparse(X) else X[r], dtype=np.float64).ravel()
+        if row.sum() <= 0:
+            raise ValueError(f"probability_ratios: {word!r} co-occurs with no word, so P(k | {word}) is undefined")
+        return row[cols] / row.sum()
+
+    P_i, P_j = conditional(i), conditional(j)
+    with np.errstate(divide="ignore", invalid="ignore"):       # 0 in P_j: inf or nan, as documented
+        ratio = P_i / P_j
+    return P_i, P_j, ratio

@@ -48,6 +48,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib import backprop
+
 __all__ = [
     "sigmoid", "LSTM_PARAM_NAMES", "GRU_PARAM_NAMES", "TORCH_LSTM_GATE_ORDER", "SLIDE_LSTM_GATE_ORDER",
     "init_lstm_params", "init_gru_params",
@@ -66,11 +68,7 @@ SLIDE_LSTM_GATE_ORDER = ("i", "f", "o", "g")   # the slide's stacked (i, f, o, g
 GRU_VARIANTS = ("slides", "torch")
 
 
-def sigmoid(z):
-    """σ(z) = 1 / (1 + exp(−z)), computed without overflow for large |z|."""
-    z = np.asarray(z, dtype=float) if not isinstance(z, np.ndarray) else z
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+sigmoid = backprop.sigmoid             # σ(z) = 1 / (1 + exp(−z)), defined once, in course_lib.backprop
 
 
 # --------------------------------------------------------------------------

@@ -20,11 +20,19 @@ to large counts" is what f tames).  With e_ij = w_iᵀ w̃_j + b_i + b̃_j − l
     ∂J/∂w_i = Σ_j 2 f(X_ij) e_ij w̃_j,   ∂J/∂w̃_j = Σ_i 2 f(X_ij) e_ij w_i,
     ∂J/∂b_i = Σ_j 2 f(X_ij) e_ij,       ∂J/∂b̃_j = Σ_i 2 f(X_ij) e_ij.
 
+No matrix is decomposed (the notes' "矩阵分解技术" / matrix factorisation): J is a weighted
+least-squares fit of the model w_iᵀ w̃_j + b_i + b̃_j (rank d plus biases) to log X_ij at the
+nonzero entries only, minimised by gradient steps; the zero entries, which an SVD of the whole
+matrix would have to fit, never enter.
+
 Training: AdaGrad (Duchi et al. 2011), as in the paper: per parameter G ← G + g²,
-θ ← θ − η g / (√G + ε), on mini-batches of nonzero entries (the gradient of a batch is
-summed first; one batch step equals ``torch.optim.Adagrad`` on the batch's J).  The
-entries are shuffled once, as the reference implementation's ``shuffle`` tool does.
-The final word vectors are W + W̃ (the paper's choice; both play symmetric roles).
+θ ← θ − η g / (√G + ε), with G starting at 0, on mini-batches of nonzero entries (the
+gradient of a batch is summed first; one batch step equals ``torch.optim.Adagrad`` on the
+batch's J).  The entries are shuffled once, as the reference implementation's ``shuffle``
+tool does.  The final word vectors are W + W̃ (the paper's choice; both play symmetric roles).
+Where the reference C code (``glove.c``) differs: it updates after every single entry (several
+threads at once), starts G at 1 (so its first step is η g; ours is ±η per coordinate) and
+writes the cost with a factor ½.
 
 The co-occurrence matrix comes from ``cooccurrence.window_cooccurrence(...,
 weighting="harmonic")``: a pair at distance d counts 1/d, as in the paper.

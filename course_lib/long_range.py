@@ -1,7 +1,8 @@
 """A long-range memory task and the small torch training loops that compare RNN, LSTM and GRU.
 
 Used by notebooks/06_lstm_gru.ipynb (training curves) and notebooks/07_clipping_and_gating.ipynb
-(where the plain RNN fails, exploding gradients, clipping, gating, ReLU with identity initialisation).
+(where the plain RNN fails, exploding gradients, clipping, gating, ReLU with identity initialisation,
+residual connections and layer normalisation, stacked layers).
 
 The task: remember the first symbol (a small version of the copy / memory problems of Hochreiter &
 Schmidhuber 1997).  A sequence of T symbols is drawn uniformly from K; the network reads them one at a
@@ -11,7 +12,8 @@ gradient has to travel T − 1 steps back in time.  Chance accuracy is 1/K.
 
 The models are the slides' recurrences, written with PyTorch's fused layers for speed
 (``torch.nn.RNN``, ``torch.nn.LSTM``, ``torch.nn.GRU``; course_lib.gated shows they compute the slides'
-equations) and a linear read-out of the last hidden state: logits = V h_T + b_o.  ``unrolled_states``
+equations), the residual and layer-norm tanh RNNs of ``course_lib.residual_norm`` (kinds "res_rnn" and
+"ln_rnn"), and a linear read-out of the last hidden state: logits = V h_T + b_o.  ``unrolled_states``
 recomputes the same states step by step, so that ‖∂L/∂h_t‖ can be read at every t.
 
 Reproducibility: every random draw comes from a seeded ``torch.Generator`` on the CPU, and the
@@ -29,12 +31,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from course_lib import residual_norm
+
 __all__ = [
-    "KINDS", "default_device", "single_thread", "recall_batch", "SequenceClassifier", "train",
+    "KINDS", "FUSED_KINDS", "default_device", "single_thread", "recall_batch", "SequenceClassifier", "train",
     "accuracy", "unrolled_states", "state_gradient_norms", "failure_length",
 ]
 
-KINDS = ("rnn", "relu_rnn", "lstm", "gru")
+KINDS = ("rnn", "relu_rnn", "res_rnn", "ln_rnn", "lstm", "gru")
+FUSED_KINDS = ("rnn", "relu_rnn", "lstm", "gru")          # torch's fused layers: these can be stacked
 HELD_OUT_SEED = 12345
 
 
@@ -88,44 +93,55 @@ class SequenceClassifier(torch.nn.Module):
     """A recurrent layer over X (T, B, m) and a linear read-out of its last hidden state h_T.
 
     Args:
-        kind: "rnn" (tanh), "relu_rnn", "lstm" or "gru".
-        m, n, k: input size, hidden size, number of classes.
+        kind: "rnn" (tanh), "relu_rnn", "res_rnn" (residual tanh), "ln_rnn" (layer-norm tanh), "lstm" or "gru".
+        m, n, k: input size, hidden size (of every layer), number of classes.
         memory_bias: added to the bias of the gate that KEEPS the old state: the LSTM's forget gate f_t,
             the GRU's z_t (PyTorch's h_t = z_t ⊙ h_{t-1} + (1 − z_t) ⊙ h̃_t).  3.0 starts with
             σ(3) ≈ 0.95, i.e. remembering.  Ignored by the plain RNNs.
         recurrent_radius: if given, every recurrent weight block (W of the RNN; each gate's block of
             weight_hh for the LSTM and GRU) is rescaled to this spectral radius.
         identity_init: for "relu_rnn": W = I and zero biases (the IRNN of Le, Jaitly & Hinton 2015).
+        layers: the number of stacked recurrent layers (fused kinds only); layer l + 1 reads the states
+            of layer l, and the read-out reads the top layer.  The options above apply to every layer.
         seed: seed of the initialisation (torch's default initialisation otherwise).
     """
 
     def __init__(self, kind: str, m: int, n: int, k: int, memory_bias: float = 0.0,
-                 recurrent_radius: float | None = None, identity_init: bool = False, seed: int = 0):
+                 recurrent_radius: float | None = None, identity_init: bool = False, layers: int = 1,
+                 seed: int = 0):
         super().__init__()
         if kind not in KINDS:
             raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
         if identity_init and kind != "relu_rnn":
             raise ValueError(f"identity_init is for kind='relu_rnn', got kind={kind!r}")
-        self.kind, self.n = kind, n
+        if layers < 1 or (layers > 1 and kind not in FUSED_KINDS):
+            raise ValueError(f"layers: expected 1 (or more for the kinds {FUSED_KINDS}), got {layers} for {kind!r}")
+        self.kind, self.n, self.layers = kind, n, layers
         torch.manual_seed(seed)
         if kind in ("rnn", "relu_rnn"):
-            self.recurrent = torch.nn.RNN(m, n, nonlinearity="tanh" if kind == "rnn" else "relu")
+            self.recurrent = torch.nn.RNN(m, n, num_layers=layers, nonlinearity="tanh" if kind == "rnn" else "relu")
+        elif kind == "res_rnn":
+            self.recurrent = residual_norm.ResidualRNN(m, n)
+        elif kind == "ln_rnn":
+            self.recurrent = residual_norm.LayerNormRNN(m, n)
         elif kind == "lstm":
-            self.recurrent = torch.nn.LSTM(m, n)
+            self.recurrent = torch.nn.LSTM(m, n, num_layers=layers)
         else:
-            self.recurrent = torch.nn.GRU(m, n)
+            self.recurrent = torch.nn.GRU(m, n, num_layers=layers)
         self.readout = torch.nn.Linear(n, k)
         with torch.no_grad():
-            W_hh = self.recurrent.weight_hh_l0
-            if recurrent_radius is not None:
-                for block in _blocks(W_hh, n):
-                    block.mul_(recurrent_radius / torch.linalg.eigvals(block).abs().max())
-            if identity_init:
-                W_hh.copy_(torch.eye(n))
-                self.recurrent.bias_ih_l0.zero_()
-                self.recurrent.bias_hh_l0.zero_()
-            if kind in ("lstm", "gru"):            # torch's rows: LSTM (i, f, g, o), GRU (r, z, n)
-                self.recurrent.bias_ih_l0[n:2 * n] += memory_bias
+            for layer in range(layers):
+                W_hh = getattr(self.recurrent, f"weight_hh_l{layer}")
+                b_ih, b_hh = (getattr(self.recurrent, f"bias_{x}_l{layer}") for x in ("ih", "hh"))
+                if recurrent_radius is not None:
+                    for block in _blocks(W_hh, n):
+                        block.mul_(recurrent_radius / torch.linalg.eigvals(block).abs().max())
+                if identity_init:
+                    W_hh.copy_(torch.eye(n))
+                    b_ih.zero_()
+                    b_hh.zero_()
+                if kind in ("lstm", "gru"):            # torch's rows: LSTM (i, f, g, o), GRU (r, z, n)
+                    b_ih[n:2 * n] += memory_bias
 
     def forward(self, X):
         """Logits (B, k) of X (T, B, m)."""
@@ -137,31 +153,42 @@ def unrolled_states(model: SequenceClassifier, X):
     """The hidden states h_1..h_T (and c_1..c_T for the LSTM) recomputed one step at a time.
 
     Same numbers as the fused layer (tested), but every h_t is its own tensor in the graph, so
-    ``course_lib.clipping.torch_state_gradient_norms`` can read ‖∂L/∂h_t‖.
+    ``course_lib.clipping.torch_state_gradient_norms`` can read ‖∂L/∂h_t‖.  With stacked layers the
+    states are the TOP layer's (the one the read-out reads).
 
     Returns:
         (hs, cs, logits): lists of T tensors (B, n) (cs empty unless LSTM) and the logits (B, k).
     """
     r, n = model.recurrent, model.n
-    W_ih, W_hh, b_ih, b_hh = r.weight_ih_l0, r.weight_hh_l0, r.bias_ih_l0, r.bias_hh_l0
-    h = torch.zeros(X.shape[1], n, dtype=X.dtype, device=X.device)
-    c = torch.zeros_like(h)
-    hs, cs = [], []
-    for x in X:
-        if model.kind in ("rnn", "relu_rnn"):
-            z = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh
-            h = torch.tanh(z) if model.kind == "rnn" else torch.relu(z)
-        elif model.kind == "lstm":
-            i, f, g, o = (x @ W_ih.T + b_ih + h @ W_hh.T + b_hh).chunk(4, dim=1)
-            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            h = torch.sigmoid(o) * torch.tanh(c)
-            cs.append(c)
-        else:
-            xr, xz, xn = (x @ W_ih.T + b_ih).chunk(3, dim=1)
-            hr, hz, hn = (h @ W_hh.T + b_hh).chunk(3, dim=1)
-            reset, update = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
-            h = update * h + (1 - update) * torch.tanh(xn + reset * hn)
-        hs.append(h)
+    if model.kind in ("res_rnn", "ln_rnn"):
+        h, hs = torch.zeros(X.shape[1], n, dtype=X.dtype, device=X.device), []
+        for x in X:
+            h = r.step(x, h)
+            hs.append(h)
+        return hs, [], model.readout(h)
+    inputs = list(X)
+    for layer in range(model.layers):
+        W_ih, W_hh, b_ih, b_hh = (getattr(r, f"{name}_l{layer}")
+                                  for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        h = torch.zeros(X.shape[1], n, dtype=X.dtype, device=X.device)
+        c = torch.zeros_like(h)
+        hs, cs = [], []
+        for x in inputs:
+            if model.kind in ("rnn", "relu_rnn"):
+                z = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh
+                h = torch.tanh(z) if model.kind == "rnn" else torch.relu(z)
+            elif model.kind == "lstm":
+                i, f, g, o = (x @ W_ih.T + b_ih + h @ W_hh.T + b_hh).chunk(4, dim=1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+                cs.append(c)
+            else:
+                xr, xz, xn = (x @ W_ih.T + b_ih).chunk(3, dim=1)
+                hr, hz, hn = (h @ W_hh.T + b_hh).chunk(3, dim=1)
+                reset, update = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+                h = update * h + (1 - update) * torch.tanh(xn + reset * hn)
+            hs.append(h)
+        inputs = hs
     return hs, cs, model.readout(h)
 
 
@@ -195,17 +222,17 @@ def accuracy(model: SequenceClassifier, T: int, symbols: int = 4, size: int = 10
 
 def train(kind: str, T: int, steps: int = 600, hidden: int = 16, symbols: int = 4, batch: int = 32,
           lr: float = 3e-3, optimizer: str = "adam", clip: float | None = 1.0, memory_bias: float = 3.0,
-          recurrent_radius: float | None = None, identity_init: bool = False, seed: int = 0,
+          recurrent_radius: float | None = None, identity_init: bool = False, layers: int = 1, seed: int = 0,
           device=None, progress: bool = True, desc: str | None = None) -> dict:
     """Train a ``SequenceClassifier`` on the remember-the-first-symbol task with fresh batches.
 
     Args:
-        kind: "rnn", "relu_rnn", "lstm" or "gru".
+        kind: one of ``KINDS``.
         T: sequence length; steps: number of updates, each on a new batch of ``batch`` sequences.
         hidden, symbols: n and K.
         lr, optimizer: step size and "adam" or "sgd".
         clip: threshold of ``torch.nn.utils.clip_grad_norm_`` (None: no clipping).
-        memory_bias, recurrent_radius, identity_init: see ``SequenceClassifier``.
+        memory_bias, recurrent_radius, identity_init, layers: see ``SequenceClassifier``.
         seed: seeds the initialisation and the training batches.
         device: None = CUDA if available, else CPU.
         progress, desc: a tqdm progress bar and its label.
@@ -222,7 +249,7 @@ def train(kind: str, T: int, steps: int = 600, hidden: int = 16, symbols: int = 
     device = default_device(device)
     model = SequenceClassifier(kind, symbols + 1, hidden, symbols, memory_bias=memory_bias,
                                recurrent_radius=recurrent_radius, identity_init=identity_init,
-                               seed=seed).to(device)
+                               layers=layers, seed=seed).to(device)
     params = list(model.parameters())
     opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
     generator = torch.Generator().manual_seed(seed + 1)

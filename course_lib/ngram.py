@@ -75,6 +75,8 @@ __all__ = [
 
 BOS, EOS, UNK = "<s>", "</s>", "<UNK>"
 SMOOTHING = ("mle", "laplace", "lidstone", "interpolation", "stupid-backoff", "kneser-ney", "kneser-ney-nltk")
+_SMOOTHING_OF = {"k": ("lidstone",), "discount": ("kneser-ney", "kneser-ney-nltk"),
+                 "lambdas": ("interpolation",), "alpha": ("stupid-backoff",)}     # which smoothing takes what
 
 
 def pad_both_ends(sentence, n: int) -> list[str]:
@@ -250,30 +252,44 @@ class NGramLM:
     Args:
         order: n (1 = unigram, 2 = bigram, 3 = trigram, ...).
         smoothing: one of ``SMOOTHING``.
-        k: the added count of ``lidstone`` (``laplace`` is k = 1).
-        discount: D of ``kneser-ney`` / ``kneser-ney-nltk``, 0 ≤ D ≤ 1 (NLTK's default is 0.1;
-            Chen & Goodman's estimate is about 0.75).
+        k: the added count of ``lidstone`` (default 1; ``laplace`` is k = 1).
+        discount: D of ``kneser-ney`` / ``kneser-ney-nltk``, 0 ≤ D ≤ 1, default 0.75 (NLTK's default
+            is 0.1; Chen & Goodman's estimate is about 0.75).
         lambdas: weights (λ_0, λ_1, ..., λ_n) of ``interpolation`` for the uniform distribution, the
             unigram, ..., the n-gram; non-negative, summing to 1. Default: λ_0 = 0.01 and the rest
             split equally.
-        alpha: the back-off factor of ``stupid-backoff``.
+        alpha: the back-off factor of ``stupid-backoff``, default 0.4.
         unk_cutoff, max_words: how the vocabulary is built from the padded training text
-            (see ``Vocabulary``); ignored when ``vocabulary`` is given.
+            (see ``Vocabulary``; default cutoff 1, no limit).
         vocabulary: a fixed ``Vocabulary`` (to compare models on the same words).
+
         nltk_padding: score and pad exactly as NLTK (see the module docstring).
+
+    Each of k, discount, lambdas and alpha belongs to one smoothing: giving it to another raises
+    ValueError, as does unk_cutoff or max_words together with ``vocabulary``.
 
     After ``fit``: ``vocab``, ``distinct(k)`` (number of distinct k-grams), ``count(ngram)``.
     """
 
-    def __init__(self, order: int, smoothing: str = "mle", *, k: float = 1.0, discount: float = 0.75,
-                 lambdas=None, alpha: float = 0.4, unk_cutoff: int = 1, max_words: int | None = None,
+    def __init__(self, order: int, smoothing: str = "mle", *, k: float | None = None,
+                 discount: float | None = None, lambdas=None, alpha: float | None = None,
+                 unk_cutoff: int | None = None, max_words: int | None = None,
                  vocabulary: Vocabulary | None = None, nltk_padding: bool = False):
         if not isinstance(order, (int, np.integer)) or order < 1:
             raise ValueError(f"NGramLM: order must be an int ≥ 1, got {order!r}")
         if smoothing not in SMOOTHING:
             raise ValueError(f"NGramLM: smoothing must be one of {SMOOTHING}, got {smoothing!r}")
-        if smoothing == "laplace":
-            k = 1.0
+        for name, value in {"k": k, "discount": discount, "lambdas": lambdas, "alpha": alpha}.items():
+            if value is not None and smoothing not in _SMOOTHING_OF[name]:
+                hint = " (laplace is lidstone with k = 1)" if smoothing == "laplace" and name == "k" else ""
+                raise ValueError(f"NGramLM: {name} does not apply to {smoothing!r}{hint}; "
+                                 f"it is a parameter of {' and '.join(map(repr, _SMOOTHING_OF[name]))} only")
+        if vocabulary is not None and (unk_cutoff is not None or max_words is not None):
+            raise ValueError("NGramLM: unk_cutoff and max_words build a vocabulary; they do not apply "
+                             "when a vocabulary is given")
+        k = 1.0 if smoothing == "laplace" or (smoothing == "lidstone" and k is None) else k
+        discount = 0.75 if discount is None and smoothing.startswith("kneser-ney") else discount
+        alpha = 0.4 if alpha is None and smoothing == "stupid-backoff" else alpha
         if smoothing == "lidstone" and not k > 0:
             raise ValueError(f"NGramLM: lidstone needs k > 0, got k = {k}")
         if smoothing.startswith("kneser-ney"):
@@ -292,11 +308,11 @@ class NGramLM:
                 )
         self.order = int(order)
         self.smoothing = smoothing
-        self.k = float(k)
-        self.discount = float(discount)
+        self.k = None if k is None else float(k)                          # the parameter of this smoothing
+        self.discount = None if discount is None else float(discount)     # only; the others are None
         self.lambdas = lambdas
-        self.alpha = float(alpha)
-        self.unk_cutoff = unk_cutoff
+        self.alpha = None if alpha is None else float(alpha)
+        self.unk_cutoff = 1 if unk_cutoff is None else unk_cutoff
         self.max_words = max_words
         self.vocab = vocabulary
         self._fixed_vocab = vocabulary is not None

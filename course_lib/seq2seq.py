@@ -23,7 +23,10 @@ extra tanh layer before the output softmax):
     o_t      = softmax(V [s_t; c_t] + b_o)
 
 cell is a GRU, an LSTM or the tanh RNN of module 5 (then U, W, b_s are the
-cell's weight_ih, weight_hh, bias_ih + bias_hh).  Because c_t is not fed back
+cell's weight_ih, weight_hh, bias_ih + bias_hh).  Deep (stacked) RNNs / 深层RNN:
+``enc_layers`` bidirectional layers, each reading the concatenated states of the
+one below, and ``dec_layers`` decoder layers; H, h_T and the s_t that attends are
+the top layer's, and every decoder layer starts from the same s_0.  Because c_t is not fed back
 into the cell, teacher forcing runs the decoder's recurrence over all T steps
 in one call and attends for all t at once; Bahdanau et al. (2015) attend with
 s_{t-1} and feed c_t into the cell, which forces a Python loop over t.
@@ -281,38 +284,40 @@ _RNNS = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
 class Encoder(nn.Module):
     """Embedding + bidirectional recurrent network / 双向循环网络 over the padded source."""
 
-    def __init__(self, vocab_size: int, d_emb: int, hidden: int, cell: str = "gru"):
+    def __init__(self, vocab_size: int, d_emb: int, hidden: int, cell: str = "gru", layers: int = 1):
         super().__init__()
         if cell not in _RNNS:
             raise ValueError(f"cell: expected one of {list(_RNNS)}, got {cell!r}")
         self.embedding = nn.Embedding(vocab_size, d_emb, padding_idx=PAD_ID)
-        self.rnn = _RNNS[cell](d_emb, hidden, batch_first=True, bidirectional=True)
+        self.rnn = _RNNS[cell](d_emb, hidden, num_layers=layers, batch_first=True, bidirectional=True)
 
     def forward(self, src, lengths):
         """src (B, S) ids, lengths (B,) → H (B, S, 2·hidden) (zeros on padding) and h_T (B, 2·hidden).
 
-        h_T = [→h at the last real position; ←h at position 1]: the fixed-length summary.
+        h_T = [→h at the last real position; ←h at position 1] of the top layer: the fixed-length summary.
         """
         packed = nn.utils.rnn.pack_padded_sequence(self.embedding(src), lengths.cpu(), batch_first=True,
                                                    enforce_sorted=False)
         out, final = self.rnn(packed)
         H, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
         h_n = final[0] if isinstance(final, tuple) else final     # LSTM: (h_n, c_n)
-        return H, torch.cat([h_n[0], h_n[1]], dim=-1)
+        return H, torch.cat([h_n[-2], h_n[-1]], dim=-1)          # top layer: forward, backward
 
 
 class Decoder(nn.Module):
     """The recurrence over the target, then attention (or the fixed h_T), then the output layer."""
 
-    def __init__(self, vocab_size: int, d_emb: int, d_s: int, d_h: int, attention=None, cell: str = "gru"):
+    def __init__(self, vocab_size: int, d_emb: int, d_s: int, d_h: int, attention=None, cell: str = "gru",
+                 layers: int = 1):
         super().__init__()
         if cell not in _RNNS:
             raise ValueError(f"cell: expected one of {list(_RNNS)}, got {cell!r}")
         self.cell_kind = cell
+        self.layers = layers
         self.attention = attention
         self.embedding = nn.Embedding(vocab_size, d_emb, padding_idx=PAD_ID)        # E
         d_in = d_emb if attention is not None else d_emb + d_h                       # x_t
-        self.rnn = _RNNS[cell](d_in, d_s, batch_first=True)                          # U, W, b_s (for "rnn")
+        self.rnn = _RNNS[cell](d_in, d_s, num_layers=layers, batch_first=True)       # U, W, b_s (for "rnn")
         self.out = nn.Linear(d_s + d_h, vocab_size)                                  # V, b_o
 
     def forward(self, y_prev, state, memory):
@@ -320,7 +325,7 @@ class Decoder(nn.Module):
 
         Args:
             y_prev: previous tokens y_0..y_{T-1} (B, T).
-            state: s_0 (1, B, d_s) before the first of them, or (h, c) for an LSTM.
+            state: s_0 (layers, B, d_s) before the first of them, or (h, c) for an LSTM.
             memory: from ``Seq2Seq.encode``: "H" (B, S, d_h), "mask" (B, S), "K", "h_T" (B, d_h).
 
         Returns:
@@ -330,7 +335,7 @@ class Decoder(nn.Module):
         if self.attention is None:
             h_T = memory["h_T"].unsqueeze(1).expand(-1, y_prev.shape[1], -1)
             x = torch.cat([x, h_T], dim=-1)
-        s, state = self.rnn(x, state)                                              # s_1..s_T: (B, T, d_s)
+        s, state = self.rnn(x, state)                                   # top layer's s_1..s_T: (B, T, d_s)
         if self.attention is None:
             c, alpha = h_T, None
         else:
@@ -349,28 +354,34 @@ class Seq2Seq(nn.Module):
         attention: "additive", "dot", "general" or None (context = h_T at every step).
         cell: "gru", "lstm" or "rnn" (tanh), for both encoder and decoder.
         d_a: size of the additive attention's hidden layer.
+        enc_layers, dec_layers: depths of the encoder (bidirectional layers) and the decoder.
         seed: seed of the parameter initialisation (the global torch RNG is left untouched).
     """
 
     def __init__(self, src_vocab: int, tgt_vocab: int, d_emb: int = 32, hidden: int = 64, d_s: int | None = None,
-                 attention: str | None = "general", cell: str = "gru", d_a: int = 32, seed: int = 0):
+                 attention: str | None = "general", cell: str = "gru", d_a: int = 32, seed: int = 0,
+                 enc_layers: int = 1, dec_layers: int = 1):
         super().__init__()
+        if enc_layers < 1 or dec_layers < 1:
+            raise ValueError(f"enc_layers, dec_layers: expected positive integers, got {enc_layers}, {dec_layers}")
         d_h = 2 * hidden
         d_s = d_h if d_s is None else d_s
         self.config = {"src_vocab": src_vocab, "tgt_vocab": tgt_vocab, "d_emb": d_emb, "hidden": hidden,
-                       "d_s": d_s, "attention": attention, "cell": cell, "d_a": d_a, "seed": seed}
+                       "d_s": d_s, "attention": attention, "cell": cell, "d_a": d_a, "seed": seed,
+                       "enc_layers": enc_layers, "dec_layers": dec_layers}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.encoder = Encoder(src_vocab, d_emb, hidden, cell)
+            self.encoder = Encoder(src_vocab, d_emb, hidden, cell, enc_layers)
             self.init_state = nn.Linear(d_h, d_s)                                    # W_init, b_init
-            self.decoder = Decoder(tgt_vocab, d_emb, d_s, d_h, make_attention(attention, d_s, d_h, d_a), cell)
+            self.decoder = Decoder(tgt_vocab, d_emb, d_s, d_h, make_attention(attention, d_s, d_h, d_a), cell,
+                                   dec_layers)
 
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
     def encode(self, src, lengths) -> dict:
-        """Encoder states and the decoder's start: "H", "mask", "K", "h_T", "state" (s_0 as (1, B, d_s))."""
+        """Encoder states and the decoder's start: "H", "mask", "K", "h_T", "state" (s_0 as (dec_layers, B, d_s))."""
         if src.dim() != 2 or lengths.shape != (src.shape[0],):
             raise ValueError(f"expected src (B, S) and lengths (B,), got {tuple(src.shape)} and {tuple(lengths.shape)}")
         if int(lengths.min()) < 1 or int(lengths.max()) > src.shape[1]:
@@ -378,7 +389,7 @@ class Seq2Seq(nn.Module):
                              f"got [{int(lengths.min())}, {int(lengths.max())}]")
         H, h_T = self.encoder(src, lengths)
         mask = torch.arange(src.shape[1], device=src.device)[None, :] < lengths.to(src.device)[:, None]
-        s0 = torch.tanh(self.init_state(h_T)).unsqueeze(0)
+        s0 = torch.tanh(self.init_state(h_T)).unsqueeze(0).repeat(self.decoder.layers, 1, 1)
         state = (s0, torch.zeros_like(s0)) if self.decoder.cell_kind == "lstm" else s0
         attention = self.decoder.attention
         return {"H": H, "mask": mask, "h_T": h_T, "state": state,
@@ -712,9 +723,9 @@ def decoder_params_numpy(model: Seq2Seq) -> dict:
     (additive: W, U, v; general: W_a; dot: {}).
     """
     dec = model.decoder
-    if dec.cell_kind != "rnn" or dec.attention is None:
-        raise ValueError(f"expected a model with cell='rnn' and attention, got cell={dec.cell_kind!r}, "
-                         f"attention={model.config['attention']!r}")
+    if dec.cell_kind != "rnn" or dec.attention is None or dec.layers != 1:
+        raise ValueError(f"expected a model with cell='rnn', attention and one decoder layer, got "
+                         f"cell={dec.cell_kind!r}, attention={model.config['attention']!r}, dec_layers={dec.layers}")
 
     def np64(t):
         return t.detach().cpu().double().numpy()

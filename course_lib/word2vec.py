@@ -47,6 +47,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from course_lib import backprop
 from course_lib.cooccurrence import corpus_ids
 from course_lib.text import Vocab
 
@@ -128,10 +129,7 @@ def one_hot(index: int, size: int) -> np.ndarray:
 # numpy references: losses and hand-written gradients
 # --------------------------------------------------------------------------
 
-def sigmoid(x):
-    """σ(x) = 1 / (1 + e^{−x}), element-wise, without overflow."""
-    x = np.asarray(x, dtype=float)
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+sigmoid = backprop.sigmoid             # σ(x) = 1 / (1 + e^{−x}), defined once, in course_lib.backprop
 
 
 def _log_sigmoid(x):

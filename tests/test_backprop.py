@@ -381,3 +381,46 @@ def test_mlp_fit_full_batch_with_progress_bar(capsys):
     x, y = xor_blobs(16)
     losses = bp.MLP([2, 4, 1], "tanh", seed=1).fit(x, y, epochs=5, lr=0.1, progress=True)
     assert len(losses) == 5 and losses[-1] < losses[0]
+
+
+def torch_quadratic_cost(x, y, weights, biases, activation="sigmoid"):
+    """½ Σ (aᴸ − y)² / N and its parameter gradients, by torch.autograd in float64 (an independent forward)."""
+    Ws = [t64(W, grad=True) for W in weights]
+    bs = [t64(b, grad=True) for b in biases]
+    a = t64(x)
+    for W, b in zip(Ws, bs):
+        a = TORCH_ACTIVATIONS[activation](a @ W.T + b)
+    C = 0.5 * ((a - t64(y)) ** 2).sum() / len(x)
+    C.backward()
+    return float(C.detach()), [W.grad.numpy() for W in Ws], [b.grad.numpy() for b in bs]
+
+
+def test_mlp_fit_records_the_mean_cost_over_the_epoch_rows():
+    """With lr = 0 the weights never move, so every epoch's loss is the cost of the initial network on the
+    whole data set, whatever the shuffling, as long as each batch's mean cost is weighted by its size
+    (batches of 2, 2, 2 and 1 rows here: an unweighted mean of batch means, or a sum, differs)."""
+    x, y = xor_blobs(7)
+    model = bp.MLP([2, 3, 1], "tanh", seed=4)
+    C, _, _ = torch_quadratic_cost(x, y, model.weights, model.biases, "tanh")
+    losses = model.fit(x, y, epochs=3, lr=0.0, batch_size=2, seed=1)
+    np.testing.assert_allclose(losses, [C] * 3, rtol=1e-12)
+
+
+def test_mlp_fit_full_batch_losses_are_the_costs_before_each_step():
+    """Full-batch gradient descent replayed with torch: epoch e records the cost at the weights it
+    started from (before its update), and the weights after fit are torch's after the same steps."""
+    x, y = xor_blobs(9)
+    model = bp.MLP([2, 4, 3, 1], "sigmoid", seed=2)
+    weights = [W.copy() for W in model.weights]
+    biases = [b.copy() for b in model.biases]
+    lr, expected = 2.0, []
+    for _ in range(4):
+        C, gW, gb = torch_quadratic_cost(x, y, weights, biases)
+        expected.append(C)
+        weights = [W - lr * g for W, g in zip(weights, gW)]
+        biases = [b - lr * g for b, g in zip(biases, gb)]
+    losses = model.fit(x, y, epochs=4, lr=lr)
+    np.testing.assert_allclose(losses, expected, rtol=1e-12)
+    assert len(set(losses)) == 4                  # the network moved: these are four different costs
+    for ours, theirs in zip(model.weights + model.biases, weights + biases):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)

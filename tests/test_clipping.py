@@ -172,13 +172,27 @@ def test_relu_with_identity_W_keeps_the_gradient_while_units_are_active():
 
 
 def test_tanh_saturation_makes_large_rho_vanish_too():
-    """ρ(W) > 1 is necessary, not sufficient, for exploding with tanh: saturated units have tanh′ ≈ 0."""
+    """A large ρ(W) is not sufficient for exploding with tanh: saturated units have tanh′ ≈ 0."""
     rng = np.random.default_rng(2)
     W = clipping.scale_to_spectral_radius(rng.standard_normal((8, 8)), 3.0)
     params = {"U": 20 * rng.standard_normal((8, 2)), "W": W, "b_s": np.zeros(8)}
     X = rng.standard_normal((30, 2))
     assert clipping.state_gradient_norms(X, params, activation="tanh")[0] < 1e-6
     assert clipping.state_gradient_norms(X, params, activation="linear")[0] > 1e6
+
+
+def test_spectral_radius_below_one_does_not_prevent_growth():
+    """Pascanu et al.'s necessary condition is σ_max(W) > 1, not ρ(W) > 1: a rank-one W = u vᵀ (ρ = vᵀu = 0.9)
+    at a tanh fixed point with tanh′ = (1, 0.45) multiplies the error by vᵀ diag(1, 0.45) u = 2.9 − 0.9 = 2 per step."""
+    u, v = np.array([1.0, 1.0]), np.array([2.9, -2.0])
+    W = np.outer(u, v)
+    s_star = np.array([0.0, np.sqrt(0.55)])
+    params = {"U": np.zeros((2, 1)), "W": W, "b_s": np.arctanh(s_star) - W @ s_star}
+    X = np.zeros((15, 1))
+    assert clipping.spectral_radius(W) == pytest.approx(0.9) and np.linalg.norm(W, 2) > 1
+    assert_close("fixed point", clipping.rnn_states(X, params, s0=s_star), np.tile(s_star, (15, 1)), atol=1e-9)
+    norms = clipping.state_gradient_norms(X, params, grad_T=v / np.linalg.norm(v), s0=s_star)
+    assert_close("‖∂L/∂s_t‖ = 2^(T − t)", norms, 2.0 ** np.arange(14, -1, -1.0), rtol=1e-9, atol=0)
 
 
 @pytest.mark.parametrize("kind", ["lstm", "gru"])

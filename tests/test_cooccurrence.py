@@ -168,3 +168,64 @@ def test_matrix_stats_of_the_slide_table():
                         shape=(10_000, 10_000))
     s = co.matrix_stats(big)
     assert s["dense_mib"] == pytest.approx(381.47, abs=0.01) and s["sparse_mib"] < 1.0
+
+
+# --- CS224n's table and its conventions ("." as a word; windows inside a sentence) ---
+
+def cs224n_sentences(period=True):
+    sents = text.sentences(co.CS224N_CORPUS)             # punctuation dropped
+    return [s + ["."] for s in sents] if period else sents
+
+
+def test_cs224n_table_counts_the_period_and_stops_at_sentence_ends():
+    M, vocab = co.window_cooccurrence(cs224n_sentences(), window=1, vocab=co.CS224N_ORDER)
+    np.testing.assert_array_equal(M, co.CS224N_TABLE)
+    assert M[vocab["I"], vocab["like"]] == 2 and M[vocab["."], vocab["I"]] == 0
+
+
+def test_cs224n_table_with_windows_across_sentences_differs_only_at_period_I():
+    stream = [[w for s in cs224n_sentences() for w in s]]   # one stream: ". I" occurs twice
+    M, vocab = co.window_cooccurrence(stream, window=1, vocab=co.CS224N_ORDER)
+    expected = co.CS224N_TABLE.copy()
+    expected[vocab["."], vocab["I"]] = expected[vocab["I"], vocab["."]] = 2
+    np.testing.assert_array_equal(M, expected)
+
+
+def test_cs224n_table_without_the_period_keeps_the_word_block():
+    M, _ = co.window_cooccurrence(cs224n_sentences(period=False), window=1, vocab=co.CS224N_ORDER)
+    np.testing.assert_array_equal(M[:7, :7], co.CS224N_TABLE[:7, :7])
+    assert not M[7].any() and not M[:, 7].any()
+
+
+# --- GloVe's ratios of co-occurrence probabilities ---
+
+def test_probability_ratios_on_the_cs224n_table_by_hand():
+    vocab = Vocab(co.CS224N_ORDER)
+    # row "like": I 2, deep 1, NLP 1 (sum 4); row "enjoy": I 1, flying 1 (sum 2)
+    P_i, P_j, ratio = co.probability_ratios(co.CS224N_TABLE, vocab, "like", "enjoy", ["I", "deep", "flying", "."])
+    np.testing.assert_allclose(P_i, [2 / 4, 1 / 4, 0, 0])
+    np.testing.assert_allclose(P_j, [1 / 2, 0, 1 / 2, 0])
+    np.testing.assert_allclose(ratio[:3], [1.0, np.inf, 0.0])
+    assert np.isnan(ratio[3])
+    _, _, sparse_ratio = co.probability_ratios(sp.csr_matrix(co.CS224N_TABLE), vocab, "like", "enjoy",
+                                               ["I", "deep", "flying", "."])
+    np.testing.assert_array_equal(sparse_ratio, ratio)
+
+
+def test_probability_ratios_normalise_rows_not_columns():
+    # an asymmetric matrix: row "a" = [0, 1, 3] (sum 4), row "b" = [2, 0, 2] (sum 4), column sums differ
+    X = np.array([[0, 1, 3], [2, 0, 2], [6, 6, 0]])
+    P_a, P_b, ratio = co.probability_ratios(sp.coo_matrix(X), Vocab(["a", "b", "c"]), "a", "b", ["c", "a"])
+    np.testing.assert_allclose(P_a, [3 / 4, 0])
+    np.testing.assert_allclose(P_b, [2 / 4, 2 / 4])
+    np.testing.assert_allclose(ratio, [1.5, 0.0])
+
+
+def test_probability_ratios_errors():
+    vocab = Vocab(co.CS224N_ORDER)
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        co.probability_ratios(co.CS224N_TABLE, vocab, "like", "steam", ["I"])
+    with pytest.raises(ValueError, match="co-occurs with no word"):
+        co.probability_ratios(np.zeros((8, 8)), vocab, "like", "enjoy", ["I"])
+    with pytest.raises(ValueError, match="square"):
+        co.probability_ratios(np.zeros((7, 7)), vocab, "like", "enjoy", ["I"])

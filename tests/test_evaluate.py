@@ -103,3 +103,35 @@ def test_project_2d_is_pca():
     np.testing.assert_allclose(P.mean(0), 0, atol=1e-12)
     eig = np.linalg.eigvalsh(np.cov(E.T))[::-1]
     np.testing.assert_allclose(P.var(0, ddof=1), eig[:2], rtol=1e-10)
+
+
+def brute_force_3cosadd(E, vocab, a, b, c):
+    """argmax over every word but a, b, c of cos(w, b̂ − â + ĉ), one word at a time with cosine_similarity."""
+    unit = {w: E[vocab[w]] / np.linalg.norm(E[vocab[w]]) for w in vocab.itos}
+    target = unit[b] - unit[a] + unit[c]
+    scores = {w: ev.cosine_similarity(E[vocab[w]], target) for w in vocab.itos if w not in (a, b, c)}
+    return max(scores, key=scores.get)
+
+
+def test_analogy_answers_never_include_the_query_words():
+    """3CosAdd without the exclusion mostly answers b or c (b̂ − â + ĉ is close to both), and a when b and
+    c are both near a.  Random 3-d vectors give questions of each kind; every answer must be the
+    brute-force argmax over the other words."""
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(12)]
+    E, v = rng.normal(size=(12, 3)), Vocab(words)
+    E_n = E / np.linalg.norm(E, axis=1, keepdims=True)
+    questions, winner_was = [], set()
+    for a, b, c in (tuple(rng.choice(12, 3, replace=False)) for _ in range(3000)):
+        unrestricted = int(np.argmax(E_n @ (E_n[b] - E_n[a] + E_n[c])))
+        which = {a: "a", b: "b", c: "c"}.get(unrestricted)
+        if (which is not None and which not in winner_was) or len(questions) < 40:
+            winner_was.add(which)
+            d = brute_force_3cosadd(E, v, words[a], words[b], words[c])
+            questions.append(("toy", words[a], words[b], words[c], d))
+    assert winner_was >= {"a", "b", "c"}          # each query word would have won somewhere
+    res = ev.analogy_accuracy(E, v, questions, batch_size=7)
+    assert res["n"] == len(questions) and res["accuracy"] == 1.0, res["examples"]
+    for q in questions:                            # the query words themselves are never the answer
+        for word in q[1:4]:
+            assert ev.analogy_accuracy(E, v, [q[:4] + (word,)])["accuracy"] == 0.0

@@ -329,3 +329,9 @@ def test_shape_errors():
         gated.lstm_params_from_torch(torch.nn.LSTM(3, 4, bidirectional=True))
     with pytest.raises(ValueError, match="torch.nn.GRU"):
         gated.gru_params_from_torch(torch.nn.LSTM(3, 4))
+
+
+def test_sigmoid_is_the_one_of_backprop():
+    from course_lib import backprop, word2vec
+
+    assert gated.sigmoid is backprop.sigmoid and word2vec.sigmoid is backprop.sigmoid

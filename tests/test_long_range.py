@@ -101,12 +101,59 @@ def test_exploding_gradients_give_nan_and_clipping_prevents_it():
     assert clipped["grad_norm"][0] == unclipped["grad_norm"][0] > 1.0      # same first gradient, then clipped
 
 
-def test_state_gradient_norms_and_failure_length_shapes():
+def test_state_gradient_norms_shapes():
     model = long_range.SequenceClassifier("lstm", 5, 4, 4, memory_bias=3.0)
     probe = long_range.state_gradient_norms(model, T=10, batch=16)
     assert probe["h"].shape == probe["c"].shape == (10,) and np.all(probe["h"] > 0)
-    out = long_range.failure_length([2, 3], kind="gru", steps=5, progress=False, threshold=1.01)
-    assert out["lengths"] == [2, 3] and len(out["accuracy"]) == 2 and out["fails_at"] == 2
+
+
+def test_failure_length_finds_the_first_failing_length(monkeypatch):
+    """The shortest length below the threshold, NaN (a diverged run) counting as a failure."""
+    table = {5: 0.9, 10: 0.6, 15: 0.4, 20: 0.8, 25: float("nan")}
+    calls = []
+
+    def fake_train(kind, T, progress, **kwargs):
+        calls.append((kind, T, kwargs))
+        return {"accuracy": table[T]}
+
+    monkeypatch.setattr(long_range, "train", fake_train)
+    out = long_range.failure_length([5, 10, 15, 20], kind="gru", progress=False, steps=7)
+    assert out == {"lengths": [5, 10, 15, 20], "accuracy": [0.9, 0.6, 0.4, 0.8], "fails_at": 15}
+    assert calls[0] == ("gru", 5, {"steps": 7}), "kind and training options are passed on"
+    assert long_range.failure_length([5, 10], threshold=0.7, progress=False)["fails_at"] == 10
+    assert long_range.failure_length([5, 10, 20], progress=False)["fails_at"] is None
+    assert long_range.failure_length([5, 25], progress=False)["fails_at"] == 25
+
+
+def test_failure_length_on_real_runs():
+    """An untrained-enough RNN (3 updates) is near chance; a 0-accuracy threshold never fails."""
+    out = long_range.failure_length([3, 4], kind="rnn", steps=3, progress=False, device="cpu", threshold=0.6)
+    assert out["fails_at"] == 3 and all(0.0 <= a < 0.6 for a in out["accuracy"])
+    assert long_range.failure_length([3], kind="rnn", steps=3, progress=False, threshold=0.0)["fails_at"] is None
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_stacked_layers_unroll_to_the_fused_layers(kind):
+    model = long_range.SequenceClassifier(kind, 5, 6, 4, memory_bias=2.0, layers=2, seed=7)
+    assert model.recurrent.num_layers == 2
+    if kind != "rnn":     # the memory bias goes into every layer's keep gate
+        assert torch.all(model.recurrent.bias_ih_l1[6:12] > 2.0 - 1 / np.sqrt(6) - 1e-6)
+    X, _ = long_range.recall_batch(10, 3, 4, seed=8)
+    hs, _, logits = long_range.unrolled_states(model, X)
+    with torch.no_grad():
+        H, _ = model.recurrent(X)
+        assert_close("top layer's h_t", torch.stack(hs).detach().numpy(), H.numpy(), atol=1e-6)
+        assert_close("logits", logits.detach().numpy(), model(X).numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="layers"):
+        long_range.SequenceClassifier("res_rnn", 5, 6, 4, layers=2)
+
+
+def test_residual_and_layer_norm_kinds_train_deterministically():
+    a = long_range.train("res_rnn", T=5, steps=250, seed=0, progress=False, device="cpu")
+    b = long_range.train("res_rnn", T=5, steps=250, seed=0, progress=False, device="cpu")
+    assert np.array_equal(a["loss"], b["loss"]) and a["accuracy"] == b["accuracy"] > 0.95
+    c = long_range.train("ln_rnn", T=5, steps=250, seed=0, progress=False, device="cpu")
+    assert c["accuracy"] > 0.95 and np.all(np.isfinite(c["grad_norm"]))
 
 
 def test_default_device():

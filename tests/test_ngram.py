@@ -243,6 +243,69 @@ def test_nltk_kneser_ney_sums_to_one_plus_d_squared_over_s_after_sentence_start(
     assert_close("NLTK elsewhere", math.fsum(theirs.score(w, inner) for w in words), 1.0, atol=1e-12, rtol=0)
 
 
+@pytest.mark.parametrize("smoothing", ["kneser-ney", "kneser-ney-nltk"])
+def test_kneser_ney_at_order_one_is_refused_and_order_two_is_its_smallest_model(smoothing):
+    """Order 1 has no lower order to hand the discounted mass to (its lowest level counts bigram types):
+    both variants refuse it; at order 2 P(w) with an empty context is the (floored) continuation unigram."""
+    with pytest.raises(ValueError, match="order ≥ 2"):
+        NGramLM(1, smoothing)
+    train = [["a", "b", "a"], ["b", "c"]]
+    lm = NGramLM(2, smoothing, discount=0.5).fit(train)
+    # Padded: <s> a b a </s> | <s> b c </s>; bigram types ending in each word: a 2 (<s> a, b a),
+    # b 2 (a b, <s> b), c 1, </s> 2; <s> and <UNK> 0.  N1+(• •) = 7, V = 6 (<UNK> <s> </s> a b c).
+    cont = {"a": 2, "b": 2, "c": 1, EOS: 2, BOS: 0, UNK: 0}
+    for w, n in cont.items():
+        want = n / 7 if smoothing == "kneser-ney-nltk" else max(n - 0.5, 0) / 7 + 0.5 * 4 / 7 / 6
+        assert_close(f"{smoothing} P({w})", lm.prob(w, ()), want, rtol=1e-12)
+
+
+def interpolation_oracle(train, order, lambdas):
+    """Jelinek–Mercer on NLTK's MLE model (the counts and every P_mle are NLTK's):
+    Σ_j λ_j P_mle(w | last j−1 words) over the levels whose context was seen, divided by the sum of
+    their λ_j; level 0 is the uniform 1/V and is always there."""
+    top = nltk_model(MLE, order, train)          # counts every k-gram, k = 1..order
+    V = len(top.vocab)
+
+    def p(w, context):
+        context = tuple(context)[len(context) - (order - 1):] if order > 1 else ()
+        num, den = lambdas[0] / V, lambdas[0]
+        for j in range(1, len(context) + 2):
+            ctx = context[len(context) - (j - 1):] if j > 1 else ()
+            if not ctx or top.counts[list(top.vocab.lookup(ctx))].N() > 0:
+                num += lambdas[j] * top.score(w, ctx)
+                den += lambdas[j]
+        return num / den
+
+    return p
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10**6), order=st.integers(1, 4), raw=st.lists(st.floats(0.01, 1.0), min_size=5, max_size=5))
+def test_interpolation_matches_nltk_mle_levels(seed, order, raw):
+    rng = np.random.default_rng(seed)
+    train, test = random_corpus(rng, 20, 8), random_corpus(rng, 4, 11)     # w8..w10 unknown
+    lambdas = np.array(raw[:order + 1]) / sum(raw[:order + 1])
+    ours = NGramLM(order, "interpolation", lambdas=lambdas, nltk_padding=True).fit(train)
+    oracle = interpolation_oracle(train, order, lambdas)
+    for s in test + train[:2]:
+        for g in ngrams(nltk_pad_both_ends(s, order), order):
+            assert_rel(f"P({g[-1]} | {g[:-1]})", ours.prob(g[-1], g[:-1]), oracle(g[-1], g[:-1]), rtol=1e-12)
+
+
+def test_interpolation_by_hand_gives_an_unseen_context_weight_away():
+    # Padded trigram text: <s> <s> The dog ran </s> </s> | <s> <s> The cat jumped </s> </s>: 14 tokens,
+    # V = 8 (<UNK> <s> </s> The dog ran cat jumped); c(dog) = 1, c(dog ran) = 1, c(cat) = 1.
+    lam = [0.1, 0.2, 0.3, 0.4]
+    lm = NGramLM(3, "interpolation", lambdas=lam, nltk_padding=True).fit(SEED_DOG_CAT)
+    assert len(lm.vocab) == 8
+    # Context (The, dog) seen: every level counts. P1(ran) = 1/14, P2(ran | dog) = 1, P3(ran | The dog) = 1.
+    assert_close("P(ran | The dog)", lm.prob("ran", ["The", "dog"]), 0.1 / 8 + 0.2 / 14 + 0.3 + 0.4, rtol=1e-12)
+    # Context (cat, dog) never seen, (dog) seen: the trigram's λ = 0.4 is shared by the other levels.
+    assert_close("P(ran | cat dog)", lm.prob("ran", ["cat", "dog"]), (0.1 / 8 + 0.2 / 14 + 0.3) / 0.6, rtol=1e-12)
+    # Neither (zebra) nor (cat zebra) seen: only the uniform and the unigram remain.
+    assert_close("P(ran | cat zebra)", lm.prob("ran", ["cat", "zebra"]), (0.1 / 8 + 0.2 / 14) / 0.3, rtol=1e-12)
+
+
 def test_kneser_ney_unknown_words_zero_in_nltk_positive_in_ours():
     """Difference (b): <UNK> never follows a word in training, so NLTK gives it 0 and perplexity inf."""
     train = [["a", "b", "c"], ["b", "c", "a"], ["a", "c"]]
@@ -271,10 +334,12 @@ PROPER = ["laplace", "lidstone", "interpolation", "kneser-ney"]
 @given(seed=st.integers(0, 10**6), order=st.integers(1, 4), smoothing=st.sampled_from(PROPER + ["mle"]))
 def test_every_conditional_distribution_sums_to_one(seed, order, smoothing):
     if smoothing == "kneser-ney" and order == 1:
+        with pytest.raises(ValueError, match="order ≥ 2"):   # no lower order to discount towards
+            NGramLM(1, smoothing)
         return
     rng = np.random.default_rng(seed)
     train = random_corpus(rng, 20, 9)
-    lm = NGramLM(order, smoothing, k=0.3).fit(train)
+    lm = NGramLM(order, smoothing, **({"k": 0.3} if smoothing == "lidstone" else {})).fit(train)
     contexts = [g[:-1] for s in train for g in ngrams(nltk_pad_both_ends(s, order), order)]
     contexts.append(("never-seen",) * (order - 1))           # <UNK> … <UNK>: never seen
     for i, context in enumerate(contexts):
@@ -396,6 +461,14 @@ def test_generate_is_reproducible_and_follows_seen_bigrams():
     (lambda: NGramLM(1, "kneser-ney"), "order ≥ 2"),
     (lambda: NGramLM(2, "kneser-ney", discount=1.5), r"\[0, 1\]"),
     (lambda: NGramLM(2, "interpolation", lambdas=[0.5, 0.5]), "3 non-negative weights"),
+    (lambda: NGramLM(3, "laplace", k=0.5), "k does not apply to 'laplace' .laplace is lidstone with k = 1."),
+    (lambda: NGramLM(3, "mle", k=0.5), "k does not apply to 'mle'"),
+    (lambda: NGramLM(3, "lidstone", discount=0.5), "discount does not apply to 'lidstone'"),
+    (lambda: NGramLM(3, "kneser-ney", lambdas=[0.25] * 4), "lambdas does not apply to 'kneser-ney'"),
+    (lambda: NGramLM(3, "interpolation", alpha=0.5), "alpha does not apply to 'interpolation'"),
+    (lambda: NGramLM(3, "stupid-backoff", k=1.0), "it is a parameter of 'lidstone' only"),
+    (lambda: NGramLM(3, vocabulary=Vocabulary(Counter("ab")), unk_cutoff=2), "do not apply when a vocabulary"),
+    (lambda: NGramLM(3, "mle").fit(SEED_DOG_CAT).with_smoothing("laplace", k=0.5), "k does not apply"),
     (lambda: NGramLM(2).fit(["the dog ran"]), "list of str tokens"),
     (lambda: NGramLM(2).fit("the dog ran"), "one str"),
     (lambda: NGramLM(2).prob("a", ("b",)), "fit"),

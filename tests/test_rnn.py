@@ -110,7 +110,11 @@ def test_softmax_of_rounded_logits_gives_the_same_printed_outputs():
 
 def test_grad_W_t1_term_vanishes_because_s0_is_zero(example):
     X, Y, params, d, grads = example
-    assert np.all(np.outer(d["delta_s"][0], np.zeros(2)) == 0)
+    S, delta_s = d["S"], d["delta_s"]
+    assert np.abs(delta_s[0]).min() > 1e-3      # δ_1 ≠ 0: the t = 1 term δ_1 s_0ᵀ vanishes because s_0 = 0
+    two_terms = np.outer(delta_s[1], S[0]) + np.outer(delta_s[2], S[1])
+    assert_close("∇W = δ_2 s_1ᵀ + δ_3 s_2ᵀ", grads["W"], two_terms, atol=1e-15, rtol=1e-12)
+    assert_close("∇W against torch", grads["W"], torch_grads(X, Y, params)[1]["W"], atol=1e-12)
     s0 = np.array([0.5, -0.5])
     _, grads_s0 = rnn.rnn_bptt(X, Y, params, s0=s0)
     d0 = rnn.rnn_bptt_deltas(X, Y, params, s0=s0)
@@ -490,3 +494,21 @@ def test_rnn_lm_learns_a_toy_language():
     assert again["val_perplexity"] == result["val_perplexity"]
     text = rnn_lm.sample(result["params"], result["itos"], 0, prompt=("the",), length=5)
     assert text.startswith("the ") and "<unk>" not in text
+
+
+def test_slide_material_lives_in_rnn_slides_and_imports_from_rnn():
+    import subprocess
+    import sys
+
+    from course_lib import rnn_slides
+
+    assert set(rnn._SLIDE_NAMES) == set(rnn_slides.__all__) and set(rnn_slides.__all__) <= set(rnn.__all__)
+    for name in rnn_slides.__all__:
+        assert getattr(rnn, name) is getattr(rnn_slides, name), name
+    with pytest.raises(AttributeError, match="no attribute 'slide_examples'"):
+        rnn.slide_examples
+    # either module may be imported first (rnn_slides imports rnn; rnn looks its names up when asked)
+    for first in ("course_lib.rnn_slides", "course_lib.rnn"):
+        code = f"import {first}; from course_lib.rnn import ERRATA, slide_example; print(len(ERRATA))"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and out.stdout.strip() == "10", out.stderr

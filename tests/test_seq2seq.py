@@ -6,7 +6,10 @@
    what it is batched with.
 3. Teacher forcing equals running the decoder one step at a time; greedy decoding
    equals beam search with beam 1; beam search with a wide beam finds the most
-   probable output of a tiny model (checked against exhaustive enumeration).
+   probable output of a tiny model (checked against exhaustive enumeration), and it
+   does not stop at the first finished output (a stub decoder with known
+   probabilities whose best output is longer).  Stacked layers equal single layers
+   in a row.
 4. Determinism under a seed, metrics against hand-computed values, and a short
    training run that learns.
 """
@@ -127,8 +130,9 @@ def test_outputs_do_not_depend_on_batch_companions(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
-def test_teacher_forcing_equals_step_by_step(kind, cell):
-    model = tiny(kind, cell)
+@pytest.mark.parametrize("layers", [(1, 1), (2, 3)])
+def test_teacher_forcing_equals_step_by_step(kind, cell, layers):
+    model = tiny(kind, cell, enc_layers=layers[0], dec_layers=layers[1])
     src, lengths = s2s.batch_sources(["abcde", "fgh"], SRC, "cpu")
     tgt_in, _ = s2s.batch_targets(["xyzx", "zzy"], TGT, "cpu")
     with torch.no_grad():
@@ -153,8 +157,9 @@ def sequence_logprob(model, text, ids):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_greedy_is_beam_search_with_beam_one(kind):
-    model = tiny(kind, seed=1)
+@pytest.mark.parametrize("layers", [(1, 1), (2, 2)])
+def test_greedy_is_beam_search_with_beam_one(kind, layers):
+    model = tiny(kind, seed=1, enc_layers=layers[0], dec_layers=layers[1])
     texts = ["abc", "hhhh", "gafe", "d", "bbbbbbbb"]
     src, lengths = s2s.batch_sources(texts, SRC, "cpu")
     greedy, _ = model.greedy(src, lengths, max_len=6)
@@ -210,6 +215,85 @@ def test_finished_beam_outputs_are_at_least_as_probable_as_greedy_ones():
                     assert score >= sequence_logprob(model, text, g) - 1e-9, (seed, beam_size, text)
                     compared += 1
     assert compared >= 30
+
+
+class BigramDecoder(torch.nn.Module):
+    """A stub decoder with known probabilities: P(next token | previous token) from a table.
+
+    It ignores the encoder and passes the state through, so the probability of an output
+    is the product of the table's entries along it.
+    """
+
+    cell_kind, attention, layers = "gru", None, 1
+
+    def __init__(self, table: dict[int, dict[int, float]], vocab_size: int):
+        super().__init__()
+        logp = torch.full((vocab_size, vocab_size), -30.0, dtype=torch.float64)   # all other tokens: ~e^-30
+        for previous, row in table.items():
+            for token, p in row.items():
+                logp[previous, token] = np.log(p)
+        self.logp = logp
+
+    def forward(self, y_prev, state, memory):
+        return self.logp[y_prev], state, None
+
+
+def test_beam_search_does_not_stop_at_the_first_finished_output():
+    # After <s>: </s> 0.4, x 0.6; after x: </s> 0.05, y 0.95; after y: </s> 1.  The first output to finish
+    # is the empty one (0.4, at step 1), then "x" (0.03); the most probable is "xy" (0.6 · 0.95 · 1 = 0.57).
+    # A beam that stops at its first finished output (or once beam_size outputs have finished) returns "".
+    tgt = s2s.Vocab("xy")
+    x, y = tgt.stoi["x"], tgt.stoi["y"]
+    table = {s2s.SOS_ID: {s2s.EOS_ID: 0.4, x: 0.6}, x: {s2s.EOS_ID: 0.05, y: 0.95}, y: {s2s.EOS_ID: 1.0}}
+    model = s2s.Seq2Seq(len(SRC), len(tgt), d_emb=4, hidden=3, attention=None, seed=0).double().eval()
+    model.decoder = BigramDecoder(table, len(tgt))
+    src, lengths = s2s.batch_sources(["abc"], SRC, "cpu")
+    candidates = [list(c) for n in range(4) for c in itertools.product([x, y], repeat=n)]
+    by_hand = {(): 0.4, (x,): 0.6 * 0.05, (x, y): 0.6 * 0.95 * 1.0}
+    for ids, p in by_hand.items():
+        assert sequence_logprob(model, "abc", list(ids)) == pytest.approx(np.log(p), abs=1e-9)
+    assert max(candidates, key=lambda ids: sequence_logprob(model, "abc", ids)) == [x, y]
+    for beam_size in (2, 3, 4):
+        ids, scores = model.beam_search(src, lengths, beam_size=beam_size, max_len=5)
+        assert tgt.decode(ids[0]) == "xy", f"beam {beam_size}: expected 'xy' (p = 0.57), got {tgt.decode(ids[0])!r}"
+        assert scores[0] == pytest.approx(np.log(0.57), abs=1e-9)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_stacked_layers_equal_single_layers_in_a_row(cell):
+    # The oracle: separate one-layer torch RNNs with the stacked model's weights, layer l reading layer l-1.
+    model = tiny("general", cell, enc_layers=2, dec_layers=3)
+    rnn = {"gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cell]
+    src, lengths = s2s.batch_sources(["abcde", "hgfed"], SRC, "cpu")      # equal lengths: no packing needed
+    tgt_in, _ = s2s.batch_targets(["xyzx", "zzyx"], TGT, "cpu")
+
+    def one_layer(stacked, layer, bidirectional):
+        single = rnn(getattr(stacked, f"weight_ih_l{layer}").shape[1], stacked.hidden_size, batch_first=True,
+                     bidirectional=bidirectional).double()
+        for suffix in ([""] + (["_reverse"] if bidirectional else [])):
+            for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(single, f"{kind}_l0{suffix}").data.copy_(getattr(stacked, f"{kind}_l{layer}{suffix}"))
+        return single
+
+    with torch.no_grad():
+        logits, _ = model(src, lengths, tgt_in)
+        H, h_T = model.encoder(src, lengths)
+        x = model.encoder.embedding(src)
+        for layer in range(2):
+            x, final = one_layer(model.encoder.rnn, layer, True)(x)
+        h_n = final[0] if cell == "lstm" else final
+        assert_close("encoder states H (top layer)", H.numpy(), x.numpy(), atol=1e-12)
+        assert_close("h_T = [→h_S; ←h_1] of the top layer", h_T.numpy(), torch.cat([h_n[0], h_n[1]], -1).numpy(),
+                     atol=1e-12)
+        memory = model.encode(src, lengths)
+        s0 = torch.tanh(model.init_state(h_T))[None]
+        s = model.decoder.embedding(tgt_in)
+        for layer in range(3):
+            start = (s0, torch.zeros_like(s0)) if cell == "lstm" else s0
+            s, _ = one_layer(model.decoder.rnn, layer, False)(s, start)
+        c, _ = model.decoder.attention(s, memory["H"], memory["mask"], memory["K"])
+        expected = model.decoder.out(torch.cat([s, c], -1))
+    assert_close("logits of the 3-layer decoder", logits.numpy(), expected.numpy(), atol=1e-12)
 
 
 def test_greedy_stops_at_eos_and_respects_max_len():
@@ -275,6 +359,8 @@ def test_shape_errors_name_the_shapes():
         s2s.Seq2Seq(10, 10, hidden=4, d_s=5, attention="dot")
     with pytest.raises(ValueError, match="attention"):
         s2s.Seq2Seq(10, 10, attention="cosine")
+    with pytest.raises(ValueError, match="dec_layers"):
+        s2s.Seq2Seq(10, 10, dec_layers=0)
     with pytest.raises(ValueError, match="H \\(B, S, d_h\\)"):
         model.decoder.attention(torch.zeros(2, 10), torch.zeros(2, 10), torch.ones(2, 10, dtype=torch.bool))
 

@@ -288,3 +288,58 @@ def test_trainer_argument_errors():
         w2v.train_word2vec([["a"]], model="glove")
     with pytest.raises(ValueError, match="multiple of group_size"):
         w2v.train_word2vec([["a"]], batch_size=10, group_size=4)
+
+
+def _one_sentence_of_distinct_words(N):
+    """Token i is word i: a pair's distance is |centre − context|."""
+    return np.arange(N, dtype=np.int64), np.zeros(N, dtype=np.int64)
+
+
+def test_dynamic_window_draws_nearer_contexts_more_often():
+    """word2vec's dynamic window: each centre draws b ~ Uniform{1..W} and uses the 2b words within b.
+
+    Two laws follow, checked on one sentence of N distinct words (so a pair's distance is |c − o|):
+    every centre's contexts are exactly the positions i ± 1..b (a symmetric, gap-free window, so b can
+    be read off), with b uniform on 1..W; and the pairs at distance d number 2 (N − d) (W − d + 1) / W
+    in expectation.  Tolerances are 5 standard deviations of the counts (fixed seed)."""
+    N, W = 20000, 5
+    ids, sentence = _one_sentence_of_distinct_words(N)
+    c, o, kept = w2v.epoch_skipgram_pairs(ids, sentence, np.ones(N), W, np.random.default_rng(0))
+    assert kept == N
+    offset = o - c
+    order = np.lexsort((offset, c))
+    c, offset = c[order], offset[order]
+    starts = np.searchsorted(c, np.arange(N))
+    ends = np.searchsorted(c, np.arange(N), side="right")
+    b = np.empty(N, dtype=np.int64)
+    for i in range(W, N - W):                               # interior centres: no sentence end in reach
+        got = offset[starts[i]:ends[i]]
+        b[i] = got.max()
+        assert got.tolist() == [*range(-b[i], 0), *range(1, b[i] + 1)], f"centre {i}: offsets {got.tolist()}"
+    interior = N - 2 * W
+    by_b = np.bincount(b[W:N - W], minlength=W + 1)[1:]
+    sd = np.sqrt(interior * (1 / W) * (1 - 1 / W))
+    assert np.all(np.abs(by_b - interior / W) < 5 * sd), by_b
+    distance = np.bincount(np.abs(offset), minlength=W + 1)[1:]
+    d = np.arange(1, W + 1)
+    p = (W - d + 1) / W                                     # P(b ≥ d)
+    expected = 2 * (N - d) * p
+    sd = np.sqrt(4 * N * p * (1 - p))                       # left and right pairs of a centre share its b
+    assert np.all(np.abs(distance - expected) <= 5 * sd + 1e-9), (distance, expected)
+    assert distance[0] == 2 * (N - 1)                       # the nearest words are always used
+
+
+def test_cbow_dynamic_window_follows_the_same_law():
+    N, W = 20000, 4
+    ids, sentence = _one_sentence_of_distinct_words(N)
+    centres, contexts, _ = w2v.epoch_cbow_examples(ids, sentence, np.ones(N), W, np.random.default_rng(1))
+    inner = (centres >= W) & (centres < N - W)
+    offsets = np.where(contexts >= 0, contexts - centres[:, None], 0)[inner]      # (P, 2W), 0 = no word
+    b = np.abs(offsets).max(axis=1)
+    window = np.arange(-W, W + 1)
+    window = window[window != 0]
+    want = np.where(np.abs(window)[None, :] <= b[:, None], window[None, :], 0)     # i − b .. i + b, gap-free
+    np.testing.assert_array_equal(np.sort(offsets, axis=1), np.sort(want, axis=1))
+    n = int(inner.sum())
+    by_b = np.bincount(b, minlength=W + 1)[1:]
+    assert n == N - 2 * W and np.all(np.abs(by_b - n / W) < 5 * np.sqrt(n * (1 / W) * (1 - 1 / W))), by_b
