@@ -98,7 +98,7 @@ release: setup
 	$(BIN)/python -m autograder release
 
 grade: setup
-	$(BIN)/python -m autograder grade $(ID) --submissions $(SUBMISSIONS) --out $(OUT)
+	$(BIN)/python -m autograder grade $(ID) --submissions $(SUBMISSIONS) --out $(OUT) $(if $(CLUSTER),--cluster $(CLUSTER))
 
 feedback: setup
 	$(BIN)/python -m autograder feedback $(ID)

@@ -29,6 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=None, help="gradebook SQLAlchemy URL (default SQLite in .grading/)")
     p.add_argument("--work-dir", type=Path, default=WORK_DIR, help="grading work area (default .grading/)")
     p.add_argument("--seed", type=int, default=None, help="seed of the inputs drawn for the verified checks")
+    p.add_argument("--cluster", default=None, metavar="tcp://HOST:PORT",
+                   help="check the submissions on this Dask scheduler's workers (see autograder/cluster.py)")
+
+    p = sub.add_parser("record", help="put the results grade saved while the gradebook was away into the gradebook")
+    p.add_argument("id", help="assignment id")
+    p.add_argument("--db", default=None, help="gradebook SQLAlchemy URL (default SQLite in .grading/)")
+    p.add_argument("--work-dir", type=Path, default=WORK_DIR, help="grading work area (default .grading/)")
 
     p = sub.add_parser("feedback", help="HTML feedback per student, hidden tests removed")
     p.add_argument("id", help="assignment id")
@@ -84,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             rows = grade(args.id, args.submissions, args.out, jobs=args.jobs, cell_timeout=args.timeout,
                          memory_mb=args.memory_mb, student_timeout=args.student_timeout, db_url=args.db,
-                         work_dir=args.work_dir, seed=args.seed)
+                         work_dir=args.work_dir, seed=args.seed, cluster=args.cluster)
         except GradeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -93,6 +100,17 @@ def main(argv: list[str] | None = None) -> int:
             if r.status != "ok":
                 print(f"  {r.student}: {r.status}: {r.message}")
         return 0 if any(r.status == "ok" for r in rows) else 1   # every submission failed: say so
+    if args.command == "record":
+        from .grade import GradeError, record
+
+        try:
+            rows = record(args.id, db_url=args.db, work_dir=args.work_dir)
+        except GradeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"recorded {len(rows)} saved result(s) of {args.id} in the gradebook" if rows
+              else f"nothing to record: no saved results of {args.id} wait in {args.work_dir}")
+        return 0
     if args.command == "feedback":
         from .feedback import FeedbackError, feedback
 

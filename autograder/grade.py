@@ -24,11 +24,13 @@ autograde`` and formgrader's *Autograde* button store the same scores:
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -81,8 +83,13 @@ def check_submission(path: Path) -> tuple[str, str]:
 def grade(assignment_id: str, submissions: Path, out_csv: Path, *, jobs: int | None = None,
           cell_timeout: int = DEFAULT_CELL_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB,
           student_timeout: float | None = None, db_url: str | None = None,
-          work_dir: Path = WORK_DIR, show_progress: bool = True, seed: int | None = None) -> list[Row]:
-    """Grade every ``submissions/<student>/<assignment_id>/`` and write ``out_csv``."""
+          work_dir: Path = WORK_DIR, show_progress: bool = True, seed: int | None = None,
+          cluster: str | None = None) -> list[Row]:
+    """Grade every ``submissions/<student>/<assignment_id>/`` and write ``out_csv``.
+
+    ``cluster``: the address of a Dask scheduler (``tcp://HOST:PORT``) whose workers check the
+    submissions (:mod:`autograder.cluster`); this process still records every result.
+    """
     jobs = jobs or os.cpu_count() or 1
     submissions = Path(submissions)
     if not submissions.is_dir():
@@ -131,6 +138,7 @@ def grade(assignment_id: str, submissions: Path, out_csv: Path, *, jobs: int | N
         to_grade.append(student)
 
     # 3. the verified checks, for the whole batch in parallel
+    from .cluster import ClusterError
     from .verify import run_batch, source_info
 
     print(f"verified grading of {assignment_id}: inputs drawn with --seed {seed}", file=sys.stderr)
@@ -143,20 +151,148 @@ def grade(assignment_id: str, submissions: Path, out_csv: Path, *, jobs: int | N
     try:
         with tempfile.TemporaryDirectory(prefix="course-verify-") as tmp:
             os.chmod(tmp, 0o755)
-            # 4. as each check finishes, nbgrader's autograde stores its result (notebook, gradebook)
-            for student, res in run_batch(assignment_id, spec, notebooks, jobs=min(jobs, max(1, len(to_grade))),
-                                          seed=seed, limits=limits, tmp=Path(tmp)):
+            if cluster:
+                from .cluster import run_batch_on_cluster
+
+                checked = run_batch_on_cluster(cluster, assignment_id, notebooks, seed=seed, limits=limits)
+            else:
+                checked = run_batch(assignment_id, spec, notebooks, jobs=min(jobs, max(1, len(to_grade))),
+                                    seed=seed, limits=limits, tmp=Path(tmp))
+            # 4. as each check finishes, its result is saved, then nbgrader's autograde stores it (notebook,
+            #    gradebook); a gradebook that does not answer is tried again, and then left for `record`
+            pending, down = pending_dir(work_dir, assignment_id), False
+            for student, res in checked:
                 if isinstance(res, BaseException):
                     rows[student] = Row(student, assignment_id, 0.0, 0.0, "error", f"not graded: {res}")
                 else:
-                    rows[student] = _record(api, assignment_id, student, res, notebooks[student], info, db_url)
+                    saved = _save_result(pending, student, res, seed)
+                    row = _record_patiently(api, assignment_id, student, res, notebooks[student], info, db_url,
+                                            delays=() if down else RETRY_DELAYS)
+                    down = row is None
+                    if down:
+                        row = Row(student, assignment_id, res.score, 0.0, res.status,
+                                  "; ".join(filter(None, [res.message, "not yet in the gradebook"]))[:2000])
+                    else:
+                        saved.unlink()
+                    rows[student] = row
                 bar.update(1)
+    except ClusterError as exc:
+        raise GradeError(str(exc)) from None
     finally:
         bar.close()
     max_score = sum(info.points.values()) + sum(info.manual.values())
     for row in rows.values():
         row.max_score = max_score
-    return _write_csv(rows, out_csv)
+    written = _write_csv(rows, out_csv)
+    if any(pending.glob("*.json")) and _gradebook_answers(db_url):   # it came back before the batch ended
+        record(assignment_id, db_url, work_dir)
+    waiting = sorted(pending.glob("*.json"))
+    if waiting:
+        print(f"the gradebook {_shown(db_url)} did not answer: {len(waiting)} result(s) are in {out_csv} and saved "
+              f"in {pending}; when it is back, run `python -m autograder record {assignment_id} --db URL "
+              f"--work-dir {work_dir}`", file=sys.stderr)
+    return written
+
+
+# --------------------------------------------------------------------------
+# A gradebook that goes away: results saved first, tried again, recorded later
+# --------------------------------------------------------------------------
+
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)   # seconds between tries of a gradebook that does not answer (~15 s)
+NOT_RECORDED = "nbgrader could not record the grade: "
+
+
+def pending_dir(work_dir: Path, assignment_id: str) -> Path:
+    """Where checked results wait until the gradebook holds them: ``<work dir>/pending/<ID>/<student>.json``."""
+    path = Path(work_dir) / "pending" / assignment_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _save_result(pending: Path, student: str, res, seed: int) -> Path:
+    path = pending / f"{student}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"seed": seed, "verified": asdict(res)}), encoding="utf-8")
+    tmp.replace(path)     # whole or not at all
+    return path
+
+
+def _load_result(path: Path):
+    from .verify import Verified
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    fields = data["verified"]
+    fields["part_scores"] = {k: tuple(v) for k, v in fields["part_scores"].items()}
+    return Verified(**fields), int(data["seed"])
+
+
+def _shown(db_url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(db_url).render_as_string(hide_password=True)
+
+
+def _gradebook_answers(db_url: str) -> bool:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT 1"))
+        return True
+    except sqlalchemy.exc.SQLAlchemyError:
+        return False
+    finally:
+        engine.dispose()
+
+
+def _record_patiently(api, assignment_id, student, res, nb, info, db_url, delays=RETRY_DELAYS) -> Row | None:
+    """:func:`_record`, tried again after each of ``delays`` while the gradebook does not answer; None if it never
+    did.  A failure while the gradebook answers is nbgrader's own, and its row says so."""
+    for delay in (*delays, None):
+        try:
+            row = _record(api, assignment_id, student, res, nb, info, db_url)
+        except Exception as exc:  # noqa: BLE001  (the database went away between autograde and the read-back)
+            row = Row(student, assignment_id, 0.0, 0.0, "error", NOT_RECORDED + str(exc).splitlines()[0][:300])
+        if not row.message.startswith(NOT_RECORDED) or _gradebook_answers(db_url):
+            return row
+        if delay is None:
+            return None
+        time.sleep(delay)
+    return None
+
+
+def record(assignment_id: str, db_url: str | None = None, work_dir: Path = WORK_DIR) -> list[Row]:
+    """Put the results that ``grade`` saved while the gradebook was away into the gradebook (``record ID``)."""
+    from .verify import source_info
+
+    work_dir = Path(work_dir).resolve()
+    db_url = db_url or f"sqlite:///{work_dir / 'gradebook.db'}"
+    waiting = sorted(pending_dir(work_dir, assignment_id).glob("*.json"))
+    if not waiting:
+        return []
+    if not _gradebook_answers(db_url):
+        raise GradeError(f"the gradebook {_shown(db_url)} still does not answer: {len(waiting)} result(s) wait "
+                         f"in {waiting[0].parent}")
+    seed = _load_result(waiting[0])[1]
+    extra = Config()
+    extra.VerifiedExecute.seed = seed
+    api = make_api(release_dir=work_dir / "release", work_dir=work_dir, db_url=db_url, extra=extra)
+    result = register(api, assignment_id, db_url)
+    if not result["success"]:
+        raise GradeError(f"could not prepare {assignment_id} in the gradebook:\n{result.get('error', '')}")
+    info, rows = source_info(assignment_id), []
+    for path in waiting:
+        res, _ = _load_result(path)
+        nb = nbformat.read(str(work_dir / "submitted" / res.student / assignment_id / f"{assignment_id}.ipynb"),
+                           as_version=4)
+        row = _record_patiently(api, assignment_id, res.student, res, nb, info, db_url, delays=(0.5, 1.0, 2.0))
+        if row is None:
+            raise GradeError(f"the gradebook {_shown(db_url)} went away again: {len(waiting) - len(rows)} "
+                             f"result(s) still wait in {path.parent}")
+        path.unlink()
+        rows.append(row)
+    return rows
 
 
 def restored_cells(log: str) -> list[str]:
@@ -180,7 +316,7 @@ def _record(api, assignment_id: str, student: str, res, nb, info, db_url: str) -
     if not result["success"]:
         last = [line for line in log.strip().splitlines() if line.strip()]
         return Row(student, assignment_id, 0.0, 0.0, "error",
-                   "nbgrader could not record the grade: " + (last[-1].strip() if last else "unknown error"))
+                   NOT_RECORDED + (last[-1].strip() if last else "unknown error"))
     with Gradebook(db_url) as gb:
         score = float(gb.find_submission(assignment_id, student).score)
     restored = restored_cells(log)

@@ -38,7 +38,7 @@ from course_lib.corpus import gensim_data_path
 from course_lib.long_range import single_thread
 
 __all__ = [
-    "PAD", "UNK", "IGNORE", "CASE_TAGS", "read_polarity", "truecase_sentences", "kfold_indices",
+    "PAD", "UNK", "IGNORE", "CASE_TAGS", "read_polarity", "case_tag", "truecase_sentences", "kfold_indices",
     "build_vocab", "encode", "encode_tags", "MeanBagClassifier", "LSTMClassifier", "LSTMTagger",
     "train", "predict", "majority_label", "build_lexicon", "lexicon_predict", "most_frequent_tags",
     "most_frequent_tag_predict", "accuracy_with_se",

@@ -172,7 +172,8 @@ def test_lexicon_by_hand():
     assert C.build_lexicon(sentences, y) == {"great": 1, "fun": 1, "dull": -1, "cast": 1, "plot": -1}
     assert C.build_lexicon(sentences, y, min_count=2) == {"great": 1, "dull": -1}   # "fun": twice, one sentence
     lexicon = {"great": 1, "dull": -1}
-    predicted = C.lexicon_predict(lexicon, [["great", "dull", "great"], ["dull"], ["film"], ["great", "dull"]], default=1)
+    tests = [["great", "dull", "great"], ["dull"], ["film"], ["great", "dull"]]
+    predicted = C.lexicon_predict(lexicon, tests, default=1)
     assert predicted.tolist() == [1, 0, 1, 1]
 
 
