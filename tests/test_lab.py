@@ -46,3 +46,19 @@ def test_saving_a_run_lecture_keeps_the_tracked_file(tmp_path):
         save(assignment, ran)   # a student's assignment keeps its outputs
         saved = json.loads((root / assignment).read_text(encoding="utf-8"))
         assert any(c.get("outputs") for c in saved["cells"] if c["cell_type"] == "code")
+
+
+def test_jupyterlab_speaks_chinese(tmp_path):
+    """The set-up installs JupyterLab's zh-CN language pack: the running server offers it, menus translated."""
+    root = tmp_path / "clone"
+    root.mkdir()
+    with running_lab(root, tmp_path) as lab:
+        req = urllib.request.Request(f"{lab.base_url}lab/api/translations/zh_CN",
+                                     headers={"Authorization": f"token {lab.token}"})
+        pack = json.loads(urllib.request.urlopen(req, timeout=30).read())
+        listed = json.loads(urllib.request.urlopen(urllib.request.Request(
+            f"{lab.base_url}lab/api/translations", headers={"Authorization": f"token {lab.token}"}),
+            timeout=30).read())
+    assert "zh_CN" in listed["data"], listed
+    strings = pack["data"]["jupyterlab"]
+    assert strings["Settings"] == ["设置"] and strings["Help"] == ["帮助"], {k: strings.get(k) for k in ("Settings", "Help")}
