@@ -25,6 +25,7 @@ commit with its environment (``make setup``)::
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import shutil
 import tempfile
@@ -42,8 +43,12 @@ class ClusterError(RuntimeError):
     """The cluster cannot grade this batch (unreachable, no workers, a worker with another course)."""
 
 
+@functools.cache
 def fingerprint() -> dict:
-    """{part: digest} of this installation: the package version and a SHA-256 of each of COURSE_PARTS."""
+    """{part: digest} of this installation: the package version and a SHA-256 of each of COURSE_PARTS.
+
+    Computed once per process (the client, each worker): what it has loaded does not change after.
+    """
     out = {"version": metadata.version("nlp-course")}
     for part in COURSE_PARTS:
         h = hashlib.sha256()

@@ -35,6 +35,11 @@ def assignment_ids() -> list[str]:
     return sorted(p.name for p in SOURCE_DIR.iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 
+def gradebook_url(work_dir: Path, db_url: str | None = None) -> str:
+    """``db_url``, or the default gradebook: SQLite in the work area."""
+    return db_url or f"sqlite:///{Path(work_dir) / 'gradebook.db'}"
+
+
 def course_config(
     root: Path = REPO,
     release_dir: Path = RELEASE_DIR,
@@ -57,7 +62,7 @@ def course_config(
     c.CourseDirectory.submitted_directory = str(work_dir / "submitted")
     c.CourseDirectory.autograded_directory = str(work_dir / "autograded")
     c.CourseDirectory.feedback_directory = str(work_dir / "feedback")
-    c.CourseDirectory.db_url = db_url or f"sqlite:///{work_dir / 'gradebook.db'}"
+    c.CourseDirectory.db_url = gradebook_url(work_dir, db_url)
     # nbgrader's release/collect exchange: a folder of the work area, not the
     # system-wide /usr/local/share/nbgrader/exchange (formgrader warns when that is missing).
     c.Exchange.root = str(work_dir / "exchange")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import WORK_DIR
+from .config import WORK_DIR, gradebook_url
 from .nbgrader_api import make_api
 
 
@@ -24,7 +24,7 @@ def feedback(assignment_id: str, work_dir: Path = WORK_DIR, db_url: str | None =
              students: list[str] | None = None) -> list[Path]:
     """Write ``work_dir/feedback/<student>/<ID>/<notebook>.html`` for every graded student."""
     work_dir = Path(work_dir).resolve()
-    db_url = db_url or f"sqlite:///{work_dir / 'gradebook.db'}"
+    db_url = gradebook_url(work_dir, db_url)
     graded = sorted(p.parent.name for p in (work_dir / "autograded").glob(f"*/{assignment_id}") if p.is_dir()
                     and (not students or p.parent.name in students))
     api = make_api(release_dir=work_dir / "release", work_dir=work_dir, db_url=db_url)

@@ -32,12 +32,13 @@ import signal
 import sys
 import time
 
+from .sealed import NO_TABLE
+
 MAX_RESTARTS = 4
 GRACE_S = 3.0                 # after the sandbox's own interrupt, how long before the supervisor kills
 MAX_LINE = 4 << 20            # bytes in one event line
 MAX_EVENTS = 20000
 MAX_TABLE = 64 << 20           # bytes of one part's stand-in table
-NO_TABLE = b'{"names": [], "trials": []}\n'
 
 
 def _run_once(job: dict, state: dict) -> None:
@@ -56,10 +57,9 @@ def _run_once(job: dict, state: dict) -> None:
     os.close(table_r)
     os.set_blocking(table_w, False)
     pending = b""                   # table bytes not yet taken by the child
-    trials = {p["id"]: len(p["trials"]) for p in job["parts"]}
-    run_order = [p["id"] for p in job["parts"]]
+    trials = {p["id"]: len(p["trials"]) for p in job["parts"]}   # in the order the parts run
     stage, started = ("start", None), time.monotonic()
-    run = {"init": None, "events": 0, "isolated": False, "order": run_order, "starting": None}
+    run = {"init": None, "events": 0, "isolated": False, "starting": None}
     buffer = b""
     ended = False
     deadline = state["deadline"]
@@ -106,7 +106,8 @@ def _run_once(job: dict, state: dict) -> None:
                     stage, started = _event(ev, state, run, trials, stage, started)
                     ended = ended or ev.get("event") == "end"
                     if run["starting"] is not None:
-                        pending += _table_from_parent(run["starting"]) if run["starting"] else NO_TABLE
+                        starting = run["starting"]
+                        pending += _table_from_parent(starting) if starting else (NO_TABLE + "\n").encode()
                         run["starting"] = None
     finally:
         os.close(rfd)
@@ -135,7 +136,7 @@ def _event(ev: dict, state: dict, run: dict, trials: dict, stage: tuple, started
         elif kind == "part" and ev.get("id") in trials and ev["id"] not in state["parts"]:
             # Parts run once each, in order: starting one closes every earlier part that never started
             # (so no part's stand-in table reaches the sandbox while a part it could answer is open).
-            for earlier in run["order"][:run["order"].index(ev["id"])]:
+            for earlier in list(trials)[:list(trials).index(ev["id"])]:
                 state["parts"].setdefault(earlier, {"trials": {}, "error": "the check never ran"})
             state["parts"][ev["id"]] = {"trials": {}}
             run["starting"] = ev["id"]

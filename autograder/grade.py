@@ -37,7 +37,7 @@ from pathlib import Path
 import nbformat
 from traitlets.config import Config
 
-from .config import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY_MB, WORK_DIR
+from .config import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY_MB, WORK_DIR, gradebook_url
 from .nbgrader_api import ensure_tools_on_path, make_api
 from .parts import load_spec
 from .register import register
@@ -103,7 +103,7 @@ def grade(assignment_id: str, submissions: Path, out_csv: Path, *, jobs: int | N
         raise GradeError(f"{assignment_id} has no verified checks yet: write autograder/specs/{assignment_id}.py")
     work_dir = Path(work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
-    db_url = db_url or f"sqlite:///{work_dir / 'gradebook.db'}"
+    db_url = gradebook_url(work_dir, db_url)
     student_timeout = student_timeout or max(120.0, 10.0 * cell_timeout)
     seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
     ensure_tools_on_path()
@@ -185,7 +185,7 @@ def grade(assignment_id: str, submissions: Path, out_csv: Path, *, jobs: int | N
         row.max_score = max_score
     written = _write_csv(rows, out_csv)
     if any(pending.glob("*.json")) and _gradebook_answers(db_url):   # it came back before the batch ended
-        record(assignment_id, db_url, work_dir)
+        _record_saved(api, assignment_id, db_url, work_dir, info, sorted(pending.glob("*.json")))
     waiting = sorted(pending.glob("*.json"))
     if waiting:
         print(f"the gradebook {_shown(db_url)} did not answer: {len(waiting)} result(s) are in {out_csv} and saved "
@@ -267,7 +267,7 @@ def record(assignment_id: str, db_url: str | None = None, work_dir: Path = WORK_
     from .verify import source_info
 
     work_dir = Path(work_dir).resolve()
-    db_url = db_url or f"sqlite:///{work_dir / 'gradebook.db'}"
+    db_url = gradebook_url(work_dir, db_url)
     waiting = sorted(pending_dir(work_dir, assignment_id).glob("*.json"))
     if not waiting:
         return []
@@ -281,7 +281,13 @@ def record(assignment_id: str, db_url: str | None = None, work_dir: Path = WORK_
     result = register(api, assignment_id, db_url)
     if not result["success"]:
         raise GradeError(f"could not prepare {assignment_id} in the gradebook:\n{result.get('error', '')}")
-    info, rows = source_info(assignment_id), []
+    return _record_saved(api, assignment_id, db_url, work_dir, source_info(assignment_id), waiting)
+
+
+def _record_saved(api, assignment_id: str, db_url: str, work_dir: Path, info, waiting: list) -> list[Row]:
+    """Record each saved result of ``waiting`` with ``api`` (registered) and remove it; GradeError if the gradebook
+    goes away again."""
+    rows = []
     for path in waiting:
         res, _ = _load_result(path)
         nb = nbformat.read(str(work_dir / "submitted" / res.student / assignment_id / f"{assignment_id}.ipynb"),

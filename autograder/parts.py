@@ -93,7 +93,11 @@ def _entry(index: tuple) -> str:
 
 def compare(part: Part, got: Arrays, want: Arrays) -> str:
     """'' when ``got`` matches ``want``; otherwise what differs, for every output that does (see :func:`differences`)."""
-    problems = differences(part, got, want)
+    return joined(part, differences(part, got, want))
+
+
+def joined(part: Part, problems: dict[str, str]) -> str:
+    """'' or ``solution_id: what differs; ...``: the message of :func:`differences`' problems."""
     return f"{part.solution_id}: " + "; ".join(problems.values()) if problems else ""
 
 

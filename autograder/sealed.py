@@ -36,6 +36,9 @@ import numpy as np
 NUMBER_TYPES = (bool, int, float, np.number, np.bool_)
 
 
+NO_TABLE = json.dumps({"names": [], "trials": []})   # the line of a part without stand-ins
+
+
 class Unkeyable(TypeError):
     """An argument that cannot be part of a key (a function, an object): the student's function is called."""
 

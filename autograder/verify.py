@@ -38,9 +38,9 @@ import numpy as np
 from nbformat.v4 import new_output
 
 from .config import SOURCE_DIR
-from .parts import describe_inputs, differences
+from .parts import describe_inputs, differences, joined
 from .sandbox import FULL_ISOLATION
-from .sealed import seal
+from .sealed import NO_TABLE, seal
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 # A locked cell whose first line is this comment is a demonstration for students
@@ -192,7 +192,6 @@ def draw_inputs(spec, seed: int) -> dict:
 
 
 MAX_ANSWER_BYTES = 256 << 20
-EMPTY_TABLE = json.dumps({"names": [], "trials": []})
 
 
 def stand_in_tables(spec, inputs: dict) -> dict:
@@ -242,7 +241,7 @@ class Zygote:
             if set(state) != {"need"}:
                 return state
             try:   # a part starts: its table now, never before (autograder/sealed.py)
-                self._send(((tables or {}).get(str(state["need"]), EMPTY_TABLE) + "\n").encode())
+                self._send(((tables or {}).get(str(state["need"]), NO_TABLE) + "\n").encode())
             except BrokenPipeError:
                 self.close()
                 raise RuntimeError("the grading jail stopped answering" + self._last_error())
@@ -334,7 +333,7 @@ def judge_trials(part, results: dict, inputs: list, expected: list) -> tuple[flo
         else:
             try:
                 problems = differences(part, load_result(result["npz"], want), want)
-                message = f"{part.solution_id}: " + "; ".join(problems.values()) if problems else ""
+                message = joined(part, problems)
             except BadResult as exc:
                 message = f"{part.solution_id}: {exc}"
         if message:

@@ -104,9 +104,17 @@ def grading_ratio(assignment: str, n_students: int = 21) -> str:
     from nbgrader.api import Gradebook
 
     from autograder.config import course_config
-    from submissions import plausibly_wrong, release_nb, solved, write
+    from submissions import release_nb, solution_ids, solved, with_cell, write
 
-    kinds = [("correct", solved), ("partial", plausibly_wrong), ("broken", release_nb)]
+    def last_left_as_stub(a):
+        # partial: the last graded function, which no other builds on, left as released. (A mistake in a helper
+        # scores differently by design: the verified grader blames only the function that contains it and gives
+        # partial credit per output, where nbgrader's in-kernel tests fail every test cell that uses the helper.)
+        last = solution_ids(a)[-1]
+        return with_cell(solved(a), last, next(c.source for c in release_nb(a).cells
+                                                if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == last))
+
+    kinds = [("correct", solved), ("partial", last_left_as_stub), ("broken", release_nb)]
     with tempfile.TemporaryDirectory() as tmp_str:
         tmp = Path(tmp_str)
         subs = tmp / "subs"

@@ -37,7 +37,7 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
 from autograder.config import assignment_ids
-from autograder.parts import compare, differences, load_spec
+from autograder.parts import differences, joined, load_spec
 from autograder.sealed import StandIns, seal
 from autograder.verify import NOT_GRADED, draw_inputs, program_cells, source_info
 from submissions import grade_id, solved, through_npz
@@ -213,7 +213,7 @@ def score(ns: dict, assignment_id: str, test_id: str, seed: int) -> tuple[float,
         problems = differences(part, got, want)
         wrong |= set(problems)
         if problems and not why:
-            why = f"trial {trial}: {compare(part, got, want)}"
+            why = f"trial {trial}: {joined(part, problems)}"
     return part.share(keys, wrong), why
 
 
