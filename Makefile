@@ -48,13 +48,22 @@ $(STAMPS)/python: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test]" $(QUIET_PIP)
 	@mkdir -p $(STAMPS) && touch $@
 
-# WordNet from Debian (needed from module 3 on). Skipped politely where apt-get is missing.
-data: $(STAMPS)/wordnet
+# WordNet from Debian (needed from module 3 on), and the two Bibles of notebook 09 (SWORD's
+# diatheke reads them). Skipped politely where apt-get is missing.
+data: $(STAMPS)/wordnet $(STAMPS)/bible
 $(STAMPS)/wordnet:
 	@if [ -f /usr/share/wordnet/data.noun ]; then echo "WordNet: found in /usr/share/wordnet"; \
 	elif [ -n "$(APT)" ] && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
 	  echo "WordNet: installing Debian's wordnet-base and wordnet-sense-index"; $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wordnet-base wordnet-sense-index >/dev/null; \
 	else echo "WordNet: apt-get is not available here; skipping (modules 1-2 and 4-8 do not need it)"; fi
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/bible:
+	@modules=$$(command -v diatheke >/dev/null && diatheke -b system -k modulelist || true); \
+	if [[ $$modules == *engWEB2015eb* && $$modules == *spaRV1909eb* ]]; then echo "Bibles: found (diatheke, sword-text-web, sword-text-sparv)"; \
+	elif [ -n "$(APT)" ] && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
+	  echo "Bibles: installing Debian's diatheke, sword-text-web and sword-text-sparv (notebook 09)"; $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq diatheke sword-text-web sword-text-sparv >/dev/null; \
+	else echo "Bibles: apt-get is not available here; skipping (only notebook 09 needs them)"; fi
 	@mkdir -p $(STAMPS) && touch $@
 
 # bubblewrap (Debian's bwrap, Flatpak's sandbox): the allow-listed file system of verified grading.

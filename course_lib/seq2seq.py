@@ -68,7 +68,7 @@ from tqdm.auto import tqdm
 
 __all__ = [
     "PAD", "SOS", "EOS", "UNK", "PAD_ID", "SOS_ID", "EOS_ID", "UNK_ID", "tokenize_chars", "tokenize_words", "Vocab",
-    "default_device", "set_threads", "batch_sources", "batch_targets", "masked_softmax", "AdditiveAttention",
+    "replace_unknowns", "default_device", "set_threads", "batch_sources", "batch_targets", "masked_softmax", "AdditiveAttention",
     "MultiplicativeAttention", "make_attention", "Encoder", "Decoder", "Seq2Seq", "exact_match", "char_accuracy",
     "accuracy_by_length", "train_seq2seq", "evaluate", "translate", "plot_alignment", "cjk_font",
     "decoder_params_numpy", "encode_numpy",
@@ -545,8 +545,10 @@ def accuracy_by_length(sources, predictions, targets, edges=(0, 10, 15, 20, 30, 
 # --------------------------------------------------------------------------
 
 def translate(model: Seq2Seq, texts, src_vocab: Vocab, tgt_vocab: Vocab, beam_size: int = 1,
-              max_len: int = 40, batch_size: int = 512):
+              max_len: int = 40, batch_size: int = 512, sep: str = ""):
     """Outputs for ``texts`` (greedy when beam_size = 1), and the attention weights.
+
+    ``sep`` joins the output tokens: "" for characters, " " for words.
 
     Returns:
         predictions: list of strings.
@@ -564,9 +566,28 @@ def translate(model: Seq2Seq, texts, src_vocab: Vocab, tgt_vocab: Vocab, beam_si
             ids, _ = model.beam_search(src, lengths, beam_size, max_len)
             att = None
         for b, row in enumerate(ids):
-            predictions.append(tgt_vocab.decode(row))
+            predictions.append(tgt_vocab.decode(row, sep))
             alphas.append(None if att is None else att[b, : len(row) + 1, : int(lengths[b])].cpu().numpy())
     return predictions, alphas
+
+
+def replace_unknowns(output_tokens, alpha, source_tokens, translate_word) -> list:
+    """Attention as alignment / 注意力即对齐: each output <unk> becomes the translation of the source word it attends to most.
+
+    Luong et al. (2015, *Addressing the Rare Word Problem in Neural Machine Translation*)
+    post-process a word-level model this way; with attention, the alignment comes for free.
+
+    Args:
+        output_tokens: T output tokens (</s> excluded).
+        alpha: weights (T', S) from ``translate``, T' >= T (row j: output token j), S = len(source_tokens).
+        source_tokens: the S source tokens.
+        translate_word: source word → target word (e.g. a word-by-word dictionary, which may copy).
+    """
+    alpha = np.asarray(alpha)
+    if alpha.ndim != 2 or alpha.shape[0] < len(output_tokens) or alpha.shape[1] != len(source_tokens):
+        raise ValueError(f"alpha: expected shape (>= {len(output_tokens)}, {len(source_tokens)}), got {alpha.shape}")
+    return [translate_word(source_tokens[int(np.argmax(alpha[j]))]) if tok == UNK else tok
+            for j, tok in enumerate(output_tokens)]
 
 
 def evaluate(model: Seq2Seq, pairs, src_vocab: Vocab, tgt_vocab: Vocab, beam_size: int = 1) -> dict:

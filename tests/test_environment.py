@@ -14,31 +14,50 @@ def project_name() -> str:
     return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["name"]
 
 
+# The offline data that comes from Debian: what a notebook's code names, what Colab's cell says, the packages.
+APT_DATA = {
+    "wordnet": ("WordNet", ["wordnet-base", "wordnet-sense-index"]),
+    "bible": ("the two Bibles", ["diatheke", "sword-text-web", "sword-text-sparv"]),
+}
+
+
 def apt_packages() -> list[str]:
-    """Binder's Debian packages (apt.txt): WordNet, for modules 3 on."""
+    """Binder's Debian packages (apt.txt): WordNet for modules 3 on, the Bibles for notebook 09."""
     return (REPO / "apt.txt").read_text().split()
 
 
+def apt_needs(nb) -> list[str]:
+    """The APT_DATA keys a notebook's code uses ("wordnet" in module 3, "bible" in notebook 09)."""
+    return [key for key in APT_DATA if any(key in c.source for c in nb.cells if c.cell_type == "code")]
+
+
 def uses_wordnet(nb) -> bool:
-    return any("wordnet" in c.source for c in nb.cells if c.cell_type == "code")
+    return "wordnet" in apt_needs(nb)
 
 
 def colab_cell(nb) -> str:
-    """The set-up cell every notebook starts with, built from pyproject.toml and apt.txt.
+    """The set-up cell every notebook starts with, built from pyproject.toml and APT_DATA.
 
     On Colab it installs the course package itself, so the packages and versions
     are pyproject.toml's pins (which environment.yml mirrors, see below); the
-    notebooks that read WordNet also install Binder's apt.txt.
+    notebooks that read WordNet or the Bibles also install their Debian packages (apt.txt's).
     """
     pip = f'    !pip -q install "{project_name()} @ git+{REPO_URL}"'
-    if not uses_wordnet(nb):
+    needs = apt_needs(nb)
+    if not needs:
         return ("# Set-up: on Google Colab this installs the course package and its offline data; "
                 "elsewhere it does nothing.\n"
                 f'import sys\nif "google.colab" in sys.modules:\n{pip}')
-    return ("# Set-up: on Google Colab this installs the course package and WordNet (Debian's packages, "
+    what = " and ".join(APT_DATA[key][0] for key in needs)
+    packages = " ".join(p for key in needs for p in APT_DATA[key][1])
+    return (f"# Set-up: on Google Colab this installs the course package and {what} (Debian's packages, "
             "as on Binder); elsewhere it does nothing.\n"
             f'import sys\nif "google.colab" in sys.modules:\n{pip}\n'
-            f"    !apt-get -qq update && apt-get -qq install -y {' '.join(apt_packages())} > /dev/null")
+            f"    !apt-get -qq update && apt-get -qq install -y {packages} > /dev/null")
+
+
+def test_apt_txt_is_the_data_packages():
+    assert apt_packages() == [p for _, packages in APT_DATA.values() for p in packages]
 
 
 def parse_pins(reqs: list[str], where: str) -> dict[str, str]:
@@ -112,18 +131,19 @@ def test_colab_cells_install_what_binder_and_make_install():
     paths = sorted([*(REPO / "notebooks").rglob("*.ipynb"), *(REPO / "solutions").rglob("*.ipynb")])
     paths = [p for p in paths if ".ipynb_checkpoints" not in p.parts]
     assert len(paths) >= 24, paths
-    wordnet_notebooks = []
+    data_notebooks = []
     for path in paths:
         nb = nbformat.read(str(path), as_version=4)
         installs = [line.strip() for c in nb.cells if c.cell_type == "code" for line in INSTALL.findall(c.source)]
         pip = [line for line in installs if "pip" in line]
         apt = [line for line in installs if "apt" in line]
         assert pip == [f'!pip -q install "{project} @ git+{REPO_URL}"'], (path.name, installs)
-        if uses_wordnet(nb):
-            wordnet_notebooks.append(path.stem)
+        if apt_needs(nb):
+            data_notebooks.append(path.stem)
             (line,) = apt
-            assert line.split(" install -y ")[1].split(" >")[0].split() == apt_packages(), path.name
+            assert line.split(" install -y ")[1].split(" >")[0].split() == [
+                p for key in apt_needs(nb) for p in APT_DATA[key][1]], path.name
         else:
             assert apt == [], (path.name, apt)
         assert len(installs) == len(pip) + len(apt), (path.name, installs)
-    assert sorted(wordnet_notebooks) == ["03_wordnet", "ps3_wordnet", "ps3_wordnet"]
+    assert sorted(data_notebooks) == ["03_wordnet", "09_translating_real_text", "ps3_wordnet", "ps3_wordnet"]

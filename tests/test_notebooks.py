@@ -18,7 +18,8 @@ import pytest
 from nbclient import NotebookClient
 
 from conftest import REPO
-from test_environment import colab_cell
+from course_lib import bible
+from test_environment import apt_needs, colab_cell
 
 LECTURES = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SOLUTIONS = sorted((REPO / "solutions").glob("*/*.ipynb"))
@@ -29,6 +30,16 @@ TIMES_FILE = REPO / "artifacts" / "notebook_times.json"
 
 def _ids(paths):
     return [str(p.relative_to(REPO)) for p in paths]
+
+
+NO_BIBLES = pytest.mark.skipif(not bible.available(), reason="the Bibles are not installed (make setup needs apt-get)")
+
+
+def runnable(paths):
+    """pytest params of notebooks to execute: those reading the Bibles are skipped where they are missing."""
+    return [pytest.param(p, id=str(p.relative_to(REPO)),
+                         marks=[NO_BIBLES] if "bible" in apt_needs(nbformat.read(str(p), as_version=4)) else [])
+            for p in paths]
 
 
 def execute(path, allow_errors=False, timeout=300):
@@ -80,13 +91,13 @@ def printed_text(nb) -> list[str]:
     return texts
 
 
-@pytest.mark.parametrize("path", LECTURES + SOLUTIONS, ids=_ids(LECTURES + SOLUTIONS))
+@pytest.mark.parametrize("path", runnable(LECTURES + SOLUTIONS))
 def test_notebook_executes_without_error(path):
     nb = execute(path)  # nbclient raises CellExecutionError on the first error, naming the cell
     FIRST_RUN[path] = printed_text(nb)
 
 
-@pytest.mark.parametrize("path", LECTURES, ids=_ids(LECTURES))
+@pytest.mark.parametrize("path", runnable(LECTURES))
 def test_lecture_prints_the_same_numbers_twice(path):
     first = FIRST_RUN.get(path) or printed_text(execute(path))
     second = printed_text(execute(path))
