@@ -68,9 +68,9 @@ from tqdm.auto import tqdm
 
 __all__ = [
     "PAD", "SOS", "EOS", "UNK", "PAD_ID", "SOS_ID", "EOS_ID", "UNK_ID", "tokenize_chars", "tokenize_words", "Vocab",
-    "replace_unknowns", "default_device", "set_threads", "batch_sources", "batch_targets", "masked_softmax", "AdditiveAttention",
+    "default_device", "set_threads", "batch_sources", "batch_targets", "masked_softmax", "AdditiveAttention",
     "MultiplicativeAttention", "make_attention", "Encoder", "Decoder", "Seq2Seq", "exact_match", "char_accuracy",
-    "accuracy_by_length", "train_seq2seq", "evaluate", "translate", "plot_alignment", "cjk_font",
+    "accuracy_by_length", "train_seq2seq", "evaluate", "translate", "replace_unknowns", "plot_alignment", "cjk_font",
     "decoder_params_numpy", "encode_numpy",
 ]
 
