@@ -287,12 +287,12 @@ def gated_state_gradient_norms(kind: str, X, params, dh_T=None, variant: str = "
         norms_h[t] = np.linalg.norm(dh)
         if kind == "lstm":
             c_prev = C[t - 1] if t > 0 else zeros
-            _, _, cache = gated.lstm_step(X[t], h_prev, c_prev, params)
+            _, _, cache = gated.lstm_step_forward(X[t], h_prev, c_prev, params)
             # ∂L/∂c_t in full: what arrives from step t + 1 plus the path through h_t = o_t ⊙ tanh(c_t)
             norms_c[t] = np.linalg.norm(dc + dh * cache["o"] * (1.0 - cache["tanh_c"] ** 2))
             _, dh, dc, _ = gated.lstm_step_backward(dh, dc, cache)
         else:
-            _, cache = gated.gru_step(X[t], h_prev, params, variant)
+            _, cache = gated.gru_step_forward(X[t], h_prev, params, variant)
             _, dh, _ = gated.gru_step_backward(dh, cache)
     return {"h": norms_h, "c": norms_c} if kind == "lstm" else {"h": norms_h}
 

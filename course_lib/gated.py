@@ -38,9 +38,11 @@ Shapes: x_t ∈ R^m, h_t, c_t ∈ R^n; every W_* is (n, n + m) (columns: first t
 then the m input ones), every b_* is (n,).  Steps work on a batch of rows: x_t (B, m), h_t (B, n).
 Sequences are time-major: X (T, B, m), H (T, B, n), C (T, B, n).
 
+Forward steps are ``lstm_step_forward`` and ``gru_step_forward``, the names ps6 asks for.
 Backward passes: ``*_step_backward`` takes the gradient arriving at the step's outputs and returns
-the gradients of its inputs and parameters; ``lstm_backward``/``gru_backward`` run them from t = T
-down to 1, adding the gradient that comes back from step t + 1.  In the LSTM the cell path gives
+the gradients of its inputs, then a dict of its parameters' gradients; ``lstm_backward`` and
+``gru_backward`` run them from t = T down to 1, adding the gradient that comes back from step t + 1,
+and return in the same order: (dX, dh0, dc0, grads) and (dX, dh0, grads).  In the LSTM the cell path gives
 ∂c_t/∂c_{t-1} = diag(f_t) (no W, no tanh′): the "constant error carousel" that keeps gradients alive.
 """
 
@@ -53,8 +55,8 @@ from course_lib import backprop
 __all__ = [
     "sigmoid", "LSTM_PARAM_NAMES", "GRU_PARAM_NAMES", "TORCH_LSTM_GATE_ORDER", "SLIDE_LSTM_GATE_ORDER",
     "init_lstm_params", "init_gru_params",
-    "lstm_step", "lstm_step_backward", "lstm_forward", "lstm_backward", "stacked_lstm_forward",
-    "gru_step", "gru_step_backward", "gru_forward", "gru_backward",
+    "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "stacked_lstm_forward",
+    "gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward",
     "lstm_params_from_torch", "gru_params_from_torch",
     "stack_lstm_weights", "unstack_lstm_weights",
     "rnn_param_count", "lstm_param_count", "gru_param_count",
@@ -186,7 +188,7 @@ def gru_param_count(m: int, n: int, torch_biases: bool = False) -> int:
 # LSTM
 # --------------------------------------------------------------------------
 
-def lstm_step(x_t, h_prev, c_prev, params):
+def lstm_step_forward(x_t, h_prev, c_prev, params):
     """One LSTM step, equations (1)–(6), for a batch of rows.
 
     Args:
@@ -222,7 +224,7 @@ def lstm_step_backward(dh_t, dc_t, cache):
     Args:
         dh_t: ∂L/∂h_t (B, n), everything that reaches h_t (from the output and from step t + 1).
         dc_t: ∂L/∂c_t (B, n) arriving from step t + 1 (zeros at t = T).
-        cache: from ``lstm_step``.
+        cache: from ``lstm_step_forward``.
 
     Returns:
         dx_t (B, m), dh_prev (B, n), dc_prev (B, n), and grads (dict, the keys and shapes of params).
@@ -280,7 +282,8 @@ def lstm_backward(dH, X, params, h0=None, c0=None, dh_T=None, dc_T=None):
         dh_T, dc_T: extra gradients on the final states h_T, c_T (B, n), e.g. from a next chunk.
 
     Returns:
-        grads: dict with the keys and shapes of ``params``, plus "X" (T, B, m), "h0" and "c0" (B, n).
+        dX (T, B, m), dh0 (B, n), dc0 (B, n), and grads (dict with the keys and shapes of ``params``):
+        the convention of ``lstm_step_backward``, inputs first, parameters last.
     """
     n, m = _sizes(params, LSTM_PARAM_NAMES, "LSTM")
     X, h, c = _check_sequence(X, m, n, {"h0": h0, "c0": c0})
@@ -299,8 +302,7 @@ def lstm_backward(dH, X, params, h0=None, c0=None, dh_T=None, dc_T=None):
         dX[t], dh_next, dc_next, g = lstm_step_backward(dH[t] + dh_next, dc_next, caches[t])
         for name in grads:
             grads[name] += g[name]
-    grads.update({"X": dX, "h0": dh_next, "c0": dc_next})
-    return grads
+    return dX, dh_next, dc_next, grads
 
 
 def stacked_lstm_forward(X, layers, h0=None, c0=None):
@@ -329,7 +331,7 @@ def stacked_lstm_forward(X, layers, h0=None, c0=None):
 # GRU
 # --------------------------------------------------------------------------
 
-def gru_step(x_t, h_prev, params, variant: str = "slides"):
+def gru_step_forward(x_t, h_prev, params, variant: str = "slides"):
     """One GRU step for a batch of rows.
 
     Args:
@@ -372,7 +374,7 @@ def gru_step_backward(dh_t, cache):
 
     Args:
         dh_t: ∂L/∂h_t (B, n), everything that reaches h_t.
-        cache: from ``gru_step``.
+        cache: from ``gru_step_forward``.
 
     Returns:
         dx_t (B, m), dh_prev (B, n), grads (dict, the keys and shapes of params).
@@ -422,7 +424,7 @@ def gru_forward(X, params, h0=None, variant: str = "slides"):
         X: inputs (T, B, m), time-major.
         params: dict W_z, W_r, W_h (n, n + m), b_z, b_r, b_h (n,) [+ b_hn (n,) for variant="torch"].
         h0: initial state (B, n); zeros if None.
-        variant: "slides" or "torch" (see ``gru_step``).
+        variant: "slides" or "torch" (see ``gru_step_forward``).
 
     Returns:
         H: hidden states h_1..h_T (T, B, n).
@@ -445,7 +447,8 @@ def gru_backward(dH, X, params, h0=None, variant: str = "slides", dh_T=None):
         dh_T: extra gradient on the final state h_T (B, n).
 
     Returns:
-        grads: dict with the keys and shapes of ``params``, plus "X" (T, B, m) and "h0" (B, n).
+        dX (T, B, m), dh0 (B, n), and grads (dict with the keys and shapes of ``params``):
+        the convention of ``gru_step_backward``, inputs first, parameters last.
     """
     names = _gru_names(params, variant)
     n, m = _sizes(params, names, "GRU")
@@ -464,8 +467,7 @@ def gru_backward(dH, X, params, h0=None, variant: str = "slides", dh_T=None):
         dX[t], dh_next, g = gru_step_backward(dH[t] + dh_next, caches[t])
         for name in grads:
             grads[name] += g[name]
-    grads.update({"X": dX, "h0": dh_next})
-    return grads
+    return dX, dh_next, grads
 
 
 # --------------------------------------------------------------------------

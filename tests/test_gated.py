@@ -70,10 +70,11 @@ def test_lstm_backward_matches_torch_autograd(shape, seed):
     H, (_, c_T) = module(Xt, (h0t[None], c0t[None]))
     ((H * torch.tensor(dH)).sum() + (c_T[0] * torch.tensor(dc_T)).sum()).backward()
 
-    grads = gated.lstm_backward(dH, X, gated.lstm_params_from_torch(module), h0, c0, dc_T=dc_T)
-    assert_close("dX", grads["X"], Xt.grad.numpy(), atol=1e-9, rtol=0)
-    assert_close("dh0", grads["h0"], h0t.grad.numpy(), atol=1e-9, rtol=0)
-    assert_close("dc0", grads["c0"], c0t.grad.numpy(), atol=1e-9, rtol=0)
+    dX, dh0, dc0, grads = gated.lstm_backward(dH, X, gated.lstm_params_from_torch(module), h0, c0, dc_T=dc_T)
+    assert set(grads) == set(gated.LSTM_PARAM_NAMES)                # parameters only, as the step's dict
+    assert_close("dX", dX, Xt.grad.numpy(), atol=1e-9, rtol=0)
+    assert_close("dh0", dh0, h0t.grad.numpy(), atol=1e-9, rtol=0)
+    assert_close("dc0", dc0, c0t.grad.numpy(), atol=1e-9, rtol=0)
     w_ih, w_hh, b_ih = (getattr(module, k).grad.numpy() for k in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0"))
     for k, gate in enumerate("ifco"):                      # torch's rows: i, f, g (= c̃), o
         rows = slice(k * n, (k + 1) * n)
@@ -111,9 +112,10 @@ def test_gru_torch_variant_matches_torch_forward_and_autograd(shape, seed, bias)
     params = gated.gru_params_from_torch(module)
     H = gated.gru_forward(X, params, h0, variant="torch")
     assert_close("H vs torch.nn.GRU", H, H_ref.detach().numpy(), atol=1e-9, rtol=0)
-    grads = gated.gru_backward(dH, X, params, h0, variant="torch")
-    assert_close("dX", grads["X"], Xt.grad.numpy(), atol=1e-9, rtol=0)
-    assert_close("dh0", grads["h0"], h0t.grad.numpy(), atol=1e-9, rtol=0)
+    dX, dh0, grads = gated.gru_backward(dH, X, params, h0, variant="torch")
+    assert set(grads) == set(params)
+    assert_close("dX", dX, Xt.grad.numpy(), atol=1e-9, rtol=0)
+    assert_close("dh0", dh0, h0t.grad.numpy(), atol=1e-9, rtol=0)
     if bias:
         w_ih, w_hh = module.weight_ih_l0.grad.numpy(), module.weight_hh_l0.grad.numpy()
         b_ih, b_hh = module.bias_ih_l0.grad.numpy(), module.bias_hh_l0.grad.numpy()
@@ -153,11 +155,12 @@ def test_gru_slides_variant_matches_autograd_of_the_slide_equations(shape, seed)
     (H_ref * torch.tensor(dH)).sum().backward()
 
     assert_close("H", gated.gru_forward(X, params, h0), H_ref.detach().numpy(), atol=1e-12, rtol=0)
-    grads = gated.gru_backward(dH, X, params, h0)
+    dX, dh0, grads = gated.gru_backward(dH, X, params, h0)
+    assert set(grads) == set(params)
     for name in params:
         assert_close(f"d{name}", grads[name], tp[name].grad.numpy(), atol=1e-10, rtol=0)
-    assert_close("dX", grads["X"], Xt.grad.numpy(), atol=1e-10, rtol=0)
-    assert_close("dh0", grads["h0"], h0t.grad.numpy(), atol=1e-10, rtol=0)
+    assert_close("dX", dX, Xt.grad.numpy(), atol=1e-10, rtol=0)
+    assert_close("dh0", dh0, h0t.grad.numpy(), atol=1e-10, rtol=0)
 
 
 # --------------------------------------------------------------------------
@@ -173,10 +176,10 @@ def test_lstm_step_backward_matches_finite_differences(seed):
     dh, dc = rng.standard_normal((B, n)), rng.standard_normal((B, n))
 
     def loss(_):
-        h_t, c_t, _ = gated.lstm_step(x, h, c, params)
+        h_t, c_t, _ = gated.lstm_step_forward(x, h, c, params)
         return float(np.sum(h_t * dh) + np.sum(c_t * dc))
 
-    _, _, cache = gated.lstm_step(x, h, c, params)
+    _, _, cache = gated.lstm_step_forward(x, h, c, params)
     dx, dh_prev, dc_prev, grads = gated.lstm_step_backward(dh, dc, cache)
     for name, value in [("x", x), ("h", h), ("c", c)] + [(k, params[k]) for k in gated.LSTM_PARAM_NAMES]:
         analytic = {"x": dx, "h": dh_prev, "c": dc_prev}.get(name, grads.get(name))
@@ -194,9 +197,9 @@ def test_gru_step_backward_matches_finite_differences(variant):
     x, h, dh = rng.standard_normal((B, m)), rng.standard_normal((B, n)), rng.standard_normal((B, n))
 
     def loss(_):
-        return float(np.sum(gated.gru_step(x, h, params, variant)[0] * dh))
+        return float(np.sum(gated.gru_step_forward(x, h, params, variant)[0] * dh))
 
-    _, cache = gated.gru_step(x, h, params, variant)
+    _, cache = gated.gru_step_forward(x, h, params, variant)
     dx, dh_prev, grads = gated.gru_step_backward(dh, cache)
     assert set(grads) == set(params)
     for name, value in [("x", x), ("h", h)] + list(params.items()):
@@ -211,11 +214,11 @@ def test_gru_step_backward_matches_finite_differences(variant):
 def test_step_equals_forward_with_one_step():
     X, h0, c0, rng = random_inputs(1, 3, 2, 4, 11)
     p = gated.init_lstm_params(2, 4, rng)
-    h, c, _ = gated.lstm_step(X[0], h0, c0, p)
+    h, c, _ = gated.lstm_step_forward(X[0], h0, c0, p)
     H, C = gated.lstm_forward(X, p, h0, c0)
     assert np.array_equal(h, H[0]) and np.array_equal(c, C[0])
     q = gated.init_gru_params(2, 4, rng)
-    assert np.array_equal(gated.gru_step(X[0], h0, q)[0], gated.gru_forward(X, q, h0)[0])
+    assert np.array_equal(gated.gru_step_forward(X[0], h0, q)[0], gated.gru_forward(X, q, h0)[0])
 
 
 def test_future_inputs_do_not_change_earlier_states():
@@ -235,8 +238,8 @@ def test_cell_path_is_the_constant_error_carousel():
     _, C = gated.lstm_forward(X, p, h0, c0)
     assert np.allclose(C, c0[None], atol=1e-15)
     dc_T = rng.standard_normal((2, 4))
-    grads = gated.lstm_backward(np.zeros((30, 2, 4)), X, p, h0, c0, dc_T=dc_T)
-    assert_close("∂L/∂c_0 after 30 steps", grads["c0"], dc_T, atol=1e-12)
+    _, _, dc0, _ = gated.lstm_backward(np.zeros((30, 2, 4)), X, p, h0, c0, dc_T=dc_T)
+    assert_close("∂L/∂c_0 after 30 steps", dc0, dc_T, atol=1e-12)
 
 
 def test_gru_update_gate_closed_copies_the_state():
@@ -263,7 +266,7 @@ def test_the_cell_update_uses_forget_and_input_gates_not_the_output_gate():
     """Erratum (seed 002): 'Update memory cell (using input and output gates)'. c_t does not depend on o_t."""
     X, h0, c0, rng = random_inputs(1, 2, 3, 4, 16)
     p = gated.init_lstm_params(3, 4, rng)
-    grads = gated.lstm_backward(np.zeros((1, 2, 4)), X, p, h0, c0, dc_T=np.ones((2, 4)))
+    *_, grads = gated.lstm_backward(np.zeros((1, 2, 4)), X, p, h0, c0, dc_T=np.ones((2, 4)))
     assert np.all(grads["W_o"] == 0) and np.all(grads["b_o"] == 0)
     assert np.abs(grads["W_f"]).max() > 1e-3 and np.abs(grads["W_i"]).max() > 1e-3
 
@@ -315,9 +318,9 @@ def test_shape_errors():
     with pytest.raises(ValueError, match=r"W_o: expected shape \(4, 7\).*got \(4, 6\)"):
         gated.lstm_forward(np.zeros((5, 2, 3)), dict(p, W_o=np.zeros((4, 6))))
     with pytest.raises(ValueError, match="missing"):
-        gated.lstm_step(np.zeros((2, 3)), np.zeros((2, 4)), np.zeros((2, 4)), {"W_f": p["W_f"]})
+        gated.lstm_step_forward(np.zeros((2, 3)), np.zeros((2, 4)), np.zeros((2, 4)), {"W_f": p["W_f"]})
     with pytest.raises(ValueError, match=r"x_t: expected shape \(B, m\) = \(B, 3\), got \(3,\)"):
-        gated.lstm_step(np.zeros(3), np.zeros((1, 4)), np.zeros((1, 4)), p)
+        gated.lstm_step_forward(np.zeros(3), np.zeros((1, 4)), np.zeros((1, 4)), p)
     q = gated.gru_params_from_torch(torch_gru(3, 4, 0))
     with pytest.raises(ValueError, match="variant='torch'"):
         gated.gru_forward(np.zeros((2, 1, 3)), q)

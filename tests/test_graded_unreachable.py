@@ -165,9 +165,8 @@ GLUE = {
             "*lib('gated').stacked_lstm_forward(x[None], [p], [h], [c]))",
         ],
         "lstm_step_backward": [
-            "lambda dh, dc, cache: (lambda n: (lambda g: (g['X'][0], g['h0'], g['c0'], "
-            "{k: g[k] for k in LSTM_NAMES}))("
-            "lib('gated').lstm_backward(dh[None], cache['a'][None, :, n:], cache['params'], cache['a'][:, :n], "
+            "lambda dh, dc, cache: (lambda n: (lambda dX, dh0, dc0, g: (dX[0], dh0, dc0, g))("
+            "*lib('gated').lstm_backward(dh[None], cache['a'][None, :, n:], cache['params'], cache['a'][:, :n], "
             "cache['c_prev'], dc_T=dc)))(cache['params']['W_f'].shape[0])",
         ],
         "gru_step_forward": ["lambda x, h, p: lib('gated').gru_forward(x[None], p, h)[0]"],

@@ -20,11 +20,12 @@ from course_lib.gradcheck import numerical_gradient, rel_error
 # of the library the sandbox sees (autograder/strip.py); everything else stays importable.
 # (course_lib.gradcheck and course_lib.checks are imported by the notebook's locked set-up cell.)
 # Siblings: every sigmoid of course_lib, and exp(word2vec._log_sigmoid); lstm_forward, lstm_backward and
-# stacked_lstm_forward over one step are lstm_step and its backward pass; gru_forward over one step is
-# gru_step.  Not graded here: the GRU's backward pass, course_lib.long_range (torch's gates, from zero states).
+# stacked_lstm_forward over one step are lstm_step_forward and its backward pass; gru_forward over one
+# step is gru_step_forward.  Not graded here: the GRU's backward pass, course_lib.long_range (torch's
+# gates, from zero states).
 GRADED = {
-    "course_lib.gated": ("sigmoid", "lstm_step", "_lstm_step", "lstm_step_backward", "lstm_forward", "lstm_backward",
-                         "stacked_lstm_forward", "gru_step", "_gru_step", "gru_forward"),
+    "course_lib.gated": ("sigmoid", "lstm_step_forward", "_lstm_step", "lstm_step_backward", "lstm_forward",
+                         "lstm_backward", "stacked_lstm_forward", "gru_step_forward", "_gru_step", "gru_forward"),
     "course_lib.backprop": ("sigmoid",),
     "course_lib.word2vec": ("sigmoid", "_log_sigmoid"),
 }
@@ -100,10 +101,10 @@ def _reference_errors(inp, broken: bool) -> np.ndarray:
     dh, dc = inp["dh"], inp["dc"]
 
     def loss(_):
-        h, c, _ = ref.lstm_step(arrays["x_t"], arrays["h_prev"], arrays["c_prev"], params)
+        h, c, _ = ref.lstm_step_forward(arrays["x_t"], arrays["h_prev"], arrays["c_prev"], params)
         return float(np.sum(h * dh) + np.sum(c * dc))
 
-    _, _, cache = ref.lstm_step(arrays["x_t"], arrays["h_prev"], arrays["c_prev"], params)
+    _, _, cache = ref.lstm_step_forward(arrays["x_t"], arrays["h_prev"], arrays["c_prev"], params)
     dx, dh_prev, dc_prev, grads = ref.lstm_step_backward(dh, dc, cache)
     analytic = dict(grads, x_t=dx, h_prev=dh_prev, c_prev=dc_prev)
     if broken:
@@ -240,7 +241,7 @@ def _forward_calls(inp):
     """lstm_step_backward is graded on the reference's cache: lstm_step_forward answers as the reference."""
     params = _params(inp, LSTM_NAMES)
     return [("lstm_step_forward", (inp["x"], inp["h"], inp["c"], params),
-             ref.lstm_step(inp["x"], inp["h"], inp["c"], params))]
+             ref.lstm_step_forward(inp["x"], inp["h"], inp["c"], params))]
 
 
 PARTS = [
@@ -253,7 +254,7 @@ PARTS = [
          call=_LSTM_PARAMS_CODE + ('h_t, c_t, _ = lstm_step_forward(inputs["x"], inputs["h"], inputs["c"], params)\n'
                                    'outputs = {"h": h_t, "c": c_t}'),
          make_inputs=_lstm_forward_inputs,
-         expected=lambda inp: dict(zip(("h", "c"), ref.lstm_step(inp["x"], inp["h"], inp["c"],
+         expected=lambda inp: dict(zip(("h", "c"), ref.lstm_step_forward(inp["x"], inp["h"], inp["c"],
                                                                  _params(inp, LSTM_NAMES))[:2])),
          atol=1e-10, trials=4, stand_ins=lambda inp: _gate_calls(inp, "fio"), credit=(("h",), ("c",))),
     Part("test_lstm_step_backward", "lstm_step_backward",
@@ -261,7 +262,7 @@ PARTS = [
          make_inputs=_lstm_backward_inputs,
          expected=lambda inp: (lambda dx, dh, dc, g: {"dx": dx, "dh_prev": dh, "dc_prev": dc,
                                                        **{"d" + k: g[k] for k in LSTM_NAMES}})(
-             *ref.lstm_step_backward(inp["dh"], inp["dc"], ref.lstm_step(inp["x"], inp["h"], inp["c"],
+             *ref.lstm_step_backward(inp["dh"], inp["dc"], ref.lstm_step_forward(inp["x"], inp["h"], inp["c"],
                                                                          _params(inp, LSTM_NAMES))[2])),
          atol=1e-9, trials=4, stand_ins=_forward_calls,
          credit=(("dx",), ("dh_prev",), ("dc_prev",), ("dW_*",), ("db_*",))),
@@ -269,7 +270,7 @@ PARTS = [
          call=('params = {k: inputs[k] for k in ("W_z", "W_r", "W_h", "b_z", "b_r", "b_h")}\n'
                'outputs = {"h": gru_step_forward(inputs["x"], inputs["h"], params)}'),
          make_inputs=_gru_inputs,
-         expected=lambda inp: {"h": ref.gru_step(inp["x"], inp["h"], _params(inp, GRU_NAMES))[0]},
+         expected=lambda inp: {"h": ref.gru_step_forward(inp["x"], inp["h"], _params(inp, GRU_NAMES))[0]},
          atol=1e-10, trials=4, stand_ins=lambda inp: _gate_calls(inp, "zr")),
     Part("test_gradient_errors", "gradient_errors",
          call=_GRADIENT_ERRORS_CALL,
