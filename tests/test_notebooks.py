@@ -2,6 +2,9 @@
 
 - lectures (notebooks/NN_*.ipynb) and instructor solutions (solutions/<ID>/<ID>.ipynb)
   run without a single error;
+- a measured number in a lecture's Markdown (a decimal, a percentage, a ratio, a count with
+  thousands separators) is one that the run prints, or tests/prose_numbers.py says where it
+  comes from (a paper, a slide, a definition);
 - released assignments (notebooks/assignments/<ID>/<ID>.ipynb) run too, and the only
   errors they raise are the stubs' NotImplementedError;
 - committed notebooks carry no outputs and no execution counts (the course's policy:
@@ -19,6 +22,7 @@ from nbclient import NotebookClient
 
 from conftest import REPO
 from course_lib import bible
+from prose_numbers import NOT_FROM_A_RUN, stale_entries, unprinted
 from test_environment import apt_needs, colab_cell
 
 LECTURES = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -95,6 +99,33 @@ def printed_text(nb) -> list[str]:
 def test_notebook_executes_without_error(path):
     nb = execute(path)  # nbclient raises CellExecutionError on the first error, naming the cell
     FIRST_RUN[path] = printed_text(nb)
+    EXECUTED[path] = nb
+
+
+EXECUTED: dict = {}
+
+
+@pytest.mark.parametrize("path", runnable(LECTURES))
+def test_numbers_in_the_prose_are_printed_by_the_run(path):
+    """A measured number in a lecture's text is one its run prints (or NOT_FROM_A_RUN says where it is from)."""
+    nb = EXECUTED.get(path) or execute(path)
+    missing = unprinted(nb, path.name)
+    assert not missing, (f"{path.name}: numbers in the text that no output of the run shows (print them, render "
+                         f"the sentence from the value, drop them, or cite them in tests/prose_numbers.py): {missing}")
+    assert not stale_entries(nb, path.name), f"tests/prose_numbers.py lists numbers no cell writes: " \
+                                             f"{stale_entries(nb, path.name)}"
+
+
+def test_the_prose_check_catches_a_number_no_run_prints():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("The model reaches 97.3 % on 1,234 test items, about 2,000 steps."),
+        nbformat.v4.new_code_cell("print(0.9731, 2012)", outputs=[nbformat.v4.new_output(
+            "stream", name="stdout", text="accuracy 0.9731, 1,234 items, 2012 steps\n")])])
+    assert unprinted(nb, "x.ipynb") == []
+    nb.cells[1].outputs[0].text = "accuracy 0.9631, 1,235 items, 2612 steps\n"
+    nb.cells[1].source = "print()"
+    assert unprinted(nb, "x.ipynb") == ["cell 0: 97.3%", "cell 0: 1,234", "cell 0: ~2,000"]
+    assert set(NOT_FROM_A_RUN) <= {p.name for p in LECTURES}
 
 
 @pytest.mark.parametrize("path", runnable(LECTURES))
