@@ -28,12 +28,13 @@ NO_BROWSER := $(if $(DISPLAY)$(filter Darwin,$(shell uname -s)),,--no-browser)
 SUBMISSIONS ?= submissions
 OUT ?= grades/$(ID).csv
 
-.PHONY: lab test setup data sandbox browser postgres release grade feedback bench clean help
+.PHONY: lab test setup data sandbox browser postgres release translations grade feedback bench clean help
 
 help:
 	@echo "make lab      set up and open the course in JupyterLab"
 	@echo "make test     set up and run the whole test suite"
 	@echo "make release  regenerate notebooks/assignments/ from solutions/"
+	@echo "make translations  regenerate the Chinese edition notebooks/zh/ and list stale cells"
 	@echo "make grade    ID=ps1_backprop SUBMISSIONS=dir OUT=grades.csv  autograde a batch"
 	@echo "make feedback ID=ps1_backprop   HTML feedback without hidden tests"
 	@echo "make bench    time every notebook and the grader against plain nbgrader"
@@ -105,6 +106,10 @@ test: setup browser postgres
 
 release: setup
 	$(BIN)/python -m autograder release
+
+# The Chinese edition: notebooks/zh/ from the English lectures and i18n/zh/*.md; lists stale cells.
+translations: setup
+	$(BIN)/python i18n/build.py
 
 grade: setup
 	$(BIN)/python -m autograder grade $(ID) --submissions $(SUBMISSIONS) --out $(OUT) $(if $(CLUSTER),--cluster $(CLUSTER))

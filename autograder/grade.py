@@ -18,7 +18,8 @@ autograde`` and formgrader's *Autograde* button store the same scores:
    ``VerifiedExecute`` taking the result just computed for exactly that program; nbgrader writes
    the autograded notebook and the gradebook (SQLite by default, any
    SQLAlchemy URL with ``--db``), and one CSV row per student is written from
-   the gradebook: ``student, assignment, score, max_score, status, message``.
+   the gradebook: ``student, assignment, score, max_score, status, message, message_zh`` (the message in
+   Chinese, :mod:`autograder.zh`).
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ from .config import DEFAULT_CELL_TIMEOUT, DEFAULT_MEMORY_MB, WORK_DIR, gradebook
 from .nbgrader_api import ensure_tools_on_path, make_api
 from .parts import load_spec
 from .register import register
+from .zh import chinese
 
-CSV_COLUMNS = ["student", "assignment", "score", "max_score", "status", "message"]
+CSV_COLUMNS = ["student", "assignment", "score", "max_score", "status", "message", "message_zh"]
 
 
 @dataclass
@@ -340,7 +342,8 @@ def _write_csv(rows: dict, out_csv: Path) -> list[Row]:
         writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for row in ordered:
-            writer.writerow({**asdict(row), "score": f"{round(row.score, 2):g}", "max_score": f"{row.max_score:g}"})
+            writer.writerow({**asdict(row), "score": f"{round(row.score, 2):g}", "max_score": f"{row.max_score:g}",
+                             "message_zh": chinese(row.message)})
     return ordered
 
 

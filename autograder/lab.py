@@ -6,9 +6,11 @@ from pathlib import PurePosixPath
 
 
 def is_lecture(path: str) -> bool:
-    """True for a lecture notebook, ``notebooks/NN_name.ipynb`` (relative to the server's root)."""
+    """True for a lecture notebook, ``notebooks/NN_name.ipynb`` or its Chinese edition ``notebooks/zh/NN_name.ipynb``
+    (relative to the server's root)."""
     p = PurePosixPath(path.lstrip("/"))
-    return p.suffix == ".ipynb" and p.parent == PurePosixPath("notebooks") and p.name[:2].isdigit()
+    return (p.suffix == ".ipynb" and p.parent in (PurePosixPath("notebooks"), PurePosixPath("notebooks/zh"))
+            and p.name[:2].isdigit())
 
 
 def strip_lecture_outputs(model, path, contents_manager=None, **kwargs):

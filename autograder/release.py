@@ -35,7 +35,8 @@ def graded_note(graded: dict) -> str:
             items.append(f"`{module}`")
         else:
             shown = [n for n in names if not any(part.startswith("_") for part in n.split("."))]
-            items.append(f"`{module}`: " + ", ".join(f"`{n}`" for n in shown))
+            if shown:                           # a module whose blocked names are all private goes unnamed
+                items.append(f"`{module}`: " + ", ".join(f"`{n}`" for n in shown))
     return ("**While graded** your code cannot import what this problem set asks you to write, nor its "
             "re-implementations elsewhere: " + "; ".join(items) + ". Everything else may be imported. "
             "Answers are compared in float64 (numpy's default); a float32 answer is accepted within float32 "

@@ -41,6 +41,7 @@ from .config import SOURCE_DIR
 from .parts import describe_inputs, differences, joined
 from .sandbox import FULL_ISOLATION
 from .sealed import NO_TABLE, seal
+from .zh import chinese
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 # A locked cell whose first line is this comment is a demonstration for students
@@ -471,6 +472,7 @@ def verdict_outputs(res: Verified, test_id: str, points: float) -> list:
         text += vis["error"] + "\n"
     why = res.part_messages.get(test_id, "") if test_id in res.part_scores else "no verified check for this cell"
     text += f"Verified score: {earned:g} / {maximum:g}" + (f" ({why})" if why else "") + "\n"
+    text += f"验证得分：{earned:g} / {maximum:g}" + (f"（{chinese(why)}）" if why else "") + "\n"
     verdict = {"test_id": test_id, "score": earned, "max_score": maximum, "message": why}
     return [new_output("display_data", data={"text/plain": text, VERIFIED_MIME: verdict}),
             new_output("execute_result", data={"text/plain": repr(float(earned))}, execution_count=None)]

@@ -361,6 +361,15 @@ _COLLECT_JS = r"""
 }
 """
 
+# The text of the rendered Markdown cells (to check that a translated notebook shows its language).
+_MARKDOWN_JS = r"""
+() => {
+  const nb = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
+  if (!nb) return '';
+  return [...nb.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown')].map(m => m.innerText).join('\n');
+}
+"""
+
 # True once the notebook run is over: no queued/running cell, the kernel is
 # idle, and every non-empty code cell has an execution count unless an error
 # stopped the run (JupyterLab leaves the cells after a failing one at "[ ]").
@@ -606,6 +615,7 @@ def run_notebook_in_browser(lab: Lab, notebook_rel_path: str, screenshot_path,
             widget_outputs = _widget_outputs_in_model(page)
             _wait_widgets_settled(page, widget_outputs, min(10, max(1, deadline - time.monotonic())))
             cells = page.evaluate(_COLLECT_JS) or []
+            markdown = page.evaluate(_MARKDOWN_JS) or ""
             model_errors = _error_from_model(page)
             interaction = interact(page) if interact else None
             _full_page_screenshot(page, screenshot_path)
@@ -633,6 +643,8 @@ def run_notebook_in_browser(lab: Lab, notebook_rel_path: str, screenshot_path,
         "widget_outputs": widget_outputs,
         "rendered_widgets": sum(c["widgets"] for c in cells),
         "console_errors": console_errors,
+        "markdown_chars": len(markdown),
+        "markdown_cjk": len(re.findall(r"[\u4e00-\u9fff]", markdown)),
         "run_via": run_via,
         "interaction": interaction,
         "kernel_status": _kernel_status(status.get("status", "")),

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import re
 
-_HIDE = re.compile(r"\$\$.*?\$\$|\$[^$\n]*\$|`[^`]*`|\]\([^)]*\)|<[^>]+>|https?://\S+|arXiv[: ]*\d+\.\d+(?:v\d+)?"
+_HIDE = re.compile(r"\$\$.*?\$\$|\$(?:[^$\n]|\n(?!\n))*\$|`[^`]*`|\]\([^)]*\)|<[^>]+>|https?://\S+|arXiv[: ]*\d+\.\d+(?:v\d+)?"
                    r"|\b\d+\.\d+\.\d+\b|\b1[0-9]{3}\.[0-9]{4,5}\b", re.S)
-_PROSE = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|\d+)(\s?%|\s?×)?(?![\w])")
+# Letters, digits and "_" bound a number, Chinese characters do not: 约2,600 holds the number 2,600.
+_PROSE = re.compile(r"(?<![A-Za-z0-9_.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|\d+)(\s?%|\s?×)?(?![A-Za-z0-9_])")
 _PRINTED = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
-_ABOUT = re.compile(r"(?:about|around|roughly|nearly|some|~|≈)\s*$")
+_ABOUT = re.compile(r"(?:about|around|roughly|nearly|some|~|≈|约|大约)\s*$")
 
 
 def prose_numbers(nb) -> list[tuple[int, str]]:

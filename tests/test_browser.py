@@ -145,19 +145,24 @@ def course_lab(tmp_path_factory):
         yield lab
 
 
+CHINESE = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb"))
+
+
 def test_every_lecture_is_browser_tested():
     assert len(LECTURES) == 9, LECTURES
+    assert [Path(p).name for p in CHINESE] == [Path(p).name for p in LECTURES], "the Chinese edition is incomplete"
 
 
 @pytest.mark.parametrize("notebook", [
     pytest.param(nb, marks=[pytest.mark.skipif(not bible.available(), reason="the Bibles are not installed")]
-                 if "09_" in nb else []) for nb in LECTURES])
+                 if "09_" in nb else []) for nb in LECTURES + CHINESE])
 def test_course_notebook_runs_in_jupyterlab(notebook, course_lab):
     path = REPO / notebook
     before = path.read_bytes()
     checkpoints = path.parent / ".ipynb_checkpoints"
     had_checkpoints = checkpoints.exists()
-    shot = SCREENSHOTS / (path.stem + ".png")
+    chinese = "/zh/" in notebook
+    shot = SCREENSHOTS / (("zh_" if chinese else "") + path.stem + ".png")
     widgets = uses_widgets(path)
     report = run_notebook_in_browser(course_lab, notebook, shot, timeout_s=300,
                                      interact=nudge_first_slider if widgets else None)
@@ -179,6 +184,12 @@ def test_course_notebook_runs_in_jupyterlab(notebook, course_lab):
         moved = report["interaction"]
         assert moved["readout_after"] != moved["readout_before"], moved
         assert moved["images_changed"] >= 1, f"moving the slider redrew nothing: {moved}"
+    # the Markdown is rendered, in Chinese for the Chinese edition (and in English otherwise)
+    assert report["markdown_chars"] > 500, report["markdown_chars"]
+    if chinese:
+        assert report["markdown_cjk"] > 200, f"too little Chinese rendered: {report['markdown_cjk']} characters"
+    else:
+        assert report["markdown_cjk"] < report["markdown_chars"] / 10
     # autosave is off: running the notebook must not rewrite the committed file
     assert path.read_bytes() == before
     # and must not leave a .ipynb_checkpoints/ in the repository

@@ -146,4 +146,5 @@ def test_colab_cells_install_what_binder_and_make_install():
         else:
             assert apt == [], (path.name, apt)
         assert len(installs) == len(pip) + len(apt), (path.name, installs)
-    assert sorted(data_notebooks) == ["03_wordnet", "09_translating_real_text", "ps3_wordnet", "ps3_wordnet"]
+    assert sorted(data_notebooks) == ["03_wordnet", "03_wordnet", "09_translating_real_text", "09_translating_real_text",
+                                      "ps3_wordnet", "ps3_wordnet"]       # English and Chinese lectures, solution, release

@@ -13,6 +13,7 @@ LECTURE = "notebooks/01_backpropagation.ipynb"
 
 def test_which_notebooks_are_lectures():
     assert is_lecture(LECTURE) and is_lecture("/notebooks/08_seq2seq_attention.ipynb")
+    assert is_lecture("notebooks/zh/01_backpropagation.ipynb") and not is_lecture("notebooks/zh/notes.ipynb")
     assert not is_lecture("notebooks/assignments/ps1_backprop/ps1_backprop.ipynb")
     assert not is_lecture("solutions/ps1_backprop/ps1_backprop.ipynb") and not is_lecture("notebooks/mine.ipynb")
 

@@ -47,3 +47,32 @@ def test_the_smallest_failing_trial_is_shown_with_its_inputs():
 def test_small_inputs_show_their_values():
     assert describe_inputs({"name": np.array("dog.n.01"), "words": np.array(["car", "bus"]), "k": np.array(3),
                             "big": np.arange(10.0)}) == "name = 'dog.n.01', words = ['car', 'bus'], k = 3, big (10,)"
+
+
+# ---------------------------------------------------------------- the grader's messages in Chinese
+def test_the_graders_usual_phrases_read_in_chinese():
+    import re
+
+    from autograder.zh import chinese
+    cases = {
+        "backprop: gW0 differs from the reference by up to 0.31 (worst at gW0[3, 7]: expected 0.125, yours -0.2; "
+        "atol=1e-06, rtol=1e-05) (trial 2 of 3, 2 of 3 trials fail; inputs: x (2, 3), L = 1)":
+            "gW0 与参考答案最多相差 0.31（差距最大处 gW0[3, 7]：应为 0.125，你的结果为 -0.2；atol=1e-06，rtol=1e-05）"
+            " (第 2 次试验（共 3 次），3 次中有 2 次失败；输入：x (2, 3), L = 1)",
+        "affine_forward: out has shape (3, 2), expected (2, 3)": "out 的形状为 (3, 2)，应为 (2, 3)",
+        "cache contains NaN or inf (first at cache[1])": "cache 含有 NaN 或 inf（首次出现在 cache[1]）",
+        "sgns: loss is not the right answer (trial 1 of 3, the only one that fails)":
+            "loss 不是正确答案 (第 1 次试验（共 3 次），唯一失败的一次)",
+        "rnn_bptt: the check did not finish": "检查没有完成",
+        "3 point(s) are graded by hand": "3 分由人工评分",
+        "cell 4 ran past the cell time limit and was interrupted": "超过单元运行时限，已被中断",
+        "and 2 more failing part(s)": "另有 2 个部分未通过",
+        "no verified check for this cell": "此单元没有经过验证的检查",
+    }
+    for english, chinese_part in cases.items():
+        assert chinese_part in chinese(english), (english, chinese(english))
+    english_words = re.compile(r"\b(?:differs|expected|yours|trial|trials|inputs|check|points?|graded|"
+                               r"interrupted|failing|verified)\b")
+    for english in cases:
+        assert not english_words.search(chinese(english)), chinese(english)
+    assert chinese("") == ""
