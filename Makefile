@@ -107,9 +107,11 @@ test: setup browser postgres
 release: setup
 	$(BIN)/python -m autograder release
 
-# The Chinese edition: notebooks/zh/ from the English lectures and i18n/zh/*.md; lists stale cells.
+# The Chinese edition: notebooks/zh/ from the English lectures and i18n/zh/*.md, the assignments'
+# bilingual cells in solutions/ and then their releases; lists stale cells.
 translations: setup
 	$(BIN)/python i18n/build.py
+	$(BIN)/python -m autograder release
 
 grade: setup
 	$(BIN)/python -m autograder grade $(ID) --submissions $(SUBMISSIONS) --out $(OUT) $(if $(CLUSTER),--cluster $(CLUSTER))

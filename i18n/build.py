@@ -22,11 +22,11 @@ English text now).
 
 The assignments are bilingual in one notebook instead: each Markdown cell of solutions/<ID>/<ID>.ipynb
 is its English text, the line ``<!-- 中文 -->`` and the Chinese text of i18n/zh/<ID>.md, which the
-build writes into the cell (the fingerprint covers the English part only). ``make translations`` then
-runs ``make release``'s generation too, so the released notebooks carry both languages and nbgrader
-grades the one notebook as before.
+build writes into the cell (the fingerprint covers the English part only). ``make translations`` runs
+the build and then ``make release``'s generation, so the released notebooks carry both languages and
+nbgrader grades the one notebook as before.
 
-``make translations`` runs the first. tests/test_translations.py fails on a stale or missing cell.
+tests/test_translations.py fails on a stale or missing cell.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ from pathlib import Path
 import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from autograder.release import GRADED_NOTE_ID  # noqa: E402  (the cell the release writes, already bilingual)
+
 ENGLISH = REPO / "notebooks"
 STORE = REPO / "i18n" / "zh"
 OUT = REPO / "notebooks" / "zh"
@@ -63,15 +66,12 @@ def bilingual(english: str, chinese: str) -> str:
     return f"{english}\n\n{ZH_MARK}\n\n---\n\n{chinese}"
 
 
-GENERATED_BILINGUAL = {"md_while_graded"}   # autograder/release.py writes this cell from the spec, in both languages
-
-
 def translatable(cell) -> bool:
     """A Markdown cell of the course's text: not a student's written answer (an nbgrader solution or graded
     cell), nor a cell the release writes itself (already bilingual)."""
     grading = cell.get("metadata", {}).get("nbgrader", {})
     return (cell.cell_type == "markdown" and not (grading.get("solution") or grading.get("grade"))
-            and grading.get("grade_id") not in GENERATED_BILINGUAL)
+            and grading.get("grade_id") != GRADED_NOTE_ID)
 
 
 def assignments() -> list[Path]:
@@ -175,7 +175,7 @@ def build(store_dir: Path = STORE, out_dir: Path = OUT) -> list[str]:
             text = render(bilingual_assignment(solution, store_dir))
             if solution.read_text(encoding="utf-8") != text:
                 solution.write_text(text, encoding="utf-8")
-                print(f"wrote {solution.relative_to(REPO)} (bilingual Markdown): run `make release`")
+                print(f"wrote {solution.relative_to(REPO)} (bilingual Markdown)")
     for english in lectures():
         issues = problems(english, store_dir)
         found += issues

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import re
 
-_HIDE = re.compile(r"\$\$.*?\$\$|\$(?:[^$\n]|\n(?!\n))*\$|`[^`]*`|\]\([^)]*\)|<[^>]+>|https?://\S+|arXiv[: ]*\d+\.\d+(?:v\d+)?"
+# Maths: display $$...$$, and inline $...$, which may wrap onto a second line.
+MATH = r"\$\$.*?\$\$|\$(?:[^$\n]|\n(?!\n))+\$"
+_HIDE = re.compile(MATH + r"|\$\$|`[^`]*`|\]\([^)]*\)|<[^>]+>|https?://\S+|arXiv[: ]*\d+\.\d+(?:v\d+)?"
                    r"|\b\d+\.\d+\.\d+\b|\b1[0-9]{3}\.[0-9]{4,5}\b", re.S)
 # Letters, digits and "_" bound a number, Chinese characters do not: 约2,600 holds the number 2,600.
 _PROSE = re.compile(r"(?<![A-Za-z0-9_.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|\d+)(\s?%|\s?×)?(?![A-Za-z0-9_])")

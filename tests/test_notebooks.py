@@ -70,7 +70,7 @@ def test_there_is_something_to_run():
     assert len(RELEASES) == len(SOLUTIONS), "every assignment in solutions/ has a release"
 
 
-FIRST_RUN: dict = {}
+EXECUTED: dict = {}      # path -> the notebook as its first run left it
 _SECONDS = re.compile(r"\d+(?:\.\d+)?\s*(?:s|ms|sec|seconds|min)\b|\d+(?:\.\d+)?(?:it|words|tokens)/s")
 
 
@@ -97,12 +97,7 @@ def printed_text(nb) -> list[str]:
 
 @pytest.mark.parametrize("path", runnable(LECTURES + SOLUTIONS))
 def test_notebook_executes_without_error(path):
-    nb = execute(path)  # nbclient raises CellExecutionError on the first error, naming the cell
-    FIRST_RUN[path] = printed_text(nb)
-    EXECUTED[path] = nb
-
-
-EXECUTED: dict = {}
+    EXECUTED[path] = execute(path)  # nbclient raises CellExecutionError on the first error, naming the cell
 
 
 @pytest.mark.parametrize("path", runnable(LECTURES))
@@ -130,7 +125,7 @@ def test_the_prose_check_catches_a_number_no_run_prints():
 
 @pytest.mark.parametrize("path", runnable(LECTURES))
 def test_lecture_prints_the_same_numbers_twice(path):
-    first = FIRST_RUN.get(path) or printed_text(execute(path))
+    first = printed_text(EXECUTED.get(path) or execute(path))
     second = printed_text(execute(path))
     assert len(first) == len(second), "a different number of outputs on the second run"
     for a, b in zip(first, second):

@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from prose_numbers import prose_numbers
+from prose_numbers import MATH, prose_numbers
 
 sys.path.insert(0, str(REPO / "i18n"))
 import build as zh  # noqa: E402
@@ -27,7 +27,7 @@ import build as zh  # noqa: E402
 LECTURES = zh.lectures()
 TRANSLATED = [p for p in LECTURES if (zh.STORE / (p.stem + ".md")).exists()]
 ASSIGNMENTS = zh.assignments()
-_MATH = re.compile(r"\$\$.*?\$\$|\$(?:[^$\n]|\n(?!\n))+\$", re.S)     # inline maths may wrap onto a second line
+_MATH = re.compile(MATH, re.S)
 _CODE = re.compile(r"`[^`\n]+`")
 
 
