@@ -239,6 +239,12 @@ def running_lab(root_dir, tmp_path, startup_timeout_s: float = 60, extra_args=()
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
     _write_settings(dirs["JUPYTER_CONFIG_DIR"] / "lab" / "user-settings")
+    # Run All sends every cell at once; after an error ipykernel aborts only the requests that arrive
+    # within stop_on_error_timeout (0 s by default), so on a loaded machine a cell queued after the
+    # failing one could still run. Ten seconds makes "Run All stops at the first error" hold under load.
+    profile = dirs["IPYTHONDIR"] / "profile_default"
+    profile.mkdir(parents=True, exist_ok=True)
+    (profile / "ipython_kernel_config.py").write_text("c.Kernel.stop_on_error_timeout = 10.0\n")
 
     venv_bin = Path(sys.executable).parent
     env = dict(os.environ)
