@@ -98,6 +98,27 @@ def course_config(
     return c
 
 
+def hub_config(environ=None) -> Config:
+    """The class's settings on a JupyterHub (``deploy/jupyterhub/``), read from the grader service's environment.
+
+    The Hub starts each course's formgrader as a service with ``NLP_COURSE_ID`` and
+    ``NLP_COURSE_EXCHANGE`` set: the course id, and the exchange shared by every
+    user of the Hub (one folder per course in it, nbgrader's ``path_includes_course``).
+    Enrolment is the Hub's groups (``nbgrader-<course id>``), read by nbgrader's
+    ``JupyterHubAuthPlugin``.  Outside a Hub (no ``NLP_COURSE_EXCHANGE``) nothing changes.
+    """
+    import os
+
+    environ = os.environ if environ is None else environ
+    c = Config()
+    if environ.get("NLP_COURSE_EXCHANGE"):
+        c.CourseDirectory.course_id = environ.get("NLP_COURSE_ID", COURSE_ID)
+        c.Exchange.root = environ["NLP_COURSE_EXCHANGE"]
+        c.Exchange.path_includes_course = True
+        c.Authenticator.plugin_class = "nbgrader.auth.JupyterHubAuthPlugin"
+    return c
+
+
 def ensure_exchange(config: Config) -> Path:
     """Create the exchange folder of ``config`` if missing.
 

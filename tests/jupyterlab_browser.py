@@ -709,3 +709,13 @@ def _full_page_screenshot(page, path: Path) -> None:
     )
     page.wait_for_timeout(200)
     page.screenshot(path=str(path), full_page=True)
+
+
+def close_modal(frame, title: str) -> str:
+    """Wait for formgrader's modal saying ``title``, return its text, press OK."""
+    modal = frame.locator(".modal-dialog", has_text=title).first
+    modal.wait_for(timeout=180_000)
+    text = modal.inner_text()
+    modal.locator("button.close", has_text="OK").click()
+    modal.wait_for(state="hidden", timeout=30_000)
+    return text

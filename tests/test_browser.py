@@ -20,7 +20,7 @@ pytest.importorskip("playwright.sync_api", reason="playwright (python) is not in
 from autograder.config import assignment_ids  # noqa: E402
 from test_notebooks import runnable  # noqa: E402  (those reading the Bibles skip where they are missing)
 from jupyterlab_browser import (  # noqa: E402
-    chromium_available, chromium_page, nudge_first_slider, run_notebook_in_browser, running_lab)
+    chromium_available, chromium_page, close_modal, nudge_first_slider, run_notebook_in_browser, running_lab)
 import attacks  # noqa: E402
 from submissions import (  # noqa: E402
     append_code, hidden_test_lines, leaked, plausibly_wrong, release_nb, solution_ids, solved, spec_of, write)
@@ -290,16 +290,6 @@ def test_formgrader_shows_the_graded_batch(graded_course, tmp_path):
     assert not [e for e in console_errors if "formgrader" in e], console_errors
 
 
-def _close_modal(frame, title: str) -> str:
-    """Wait for formgrader's modal saying ``title``, return its text, press OK."""
-    modal = frame.locator(".modal-dialog", has_text=title).first
-    modal.wait_for(timeout=180_000)
-    text = modal.inner_text()
-    modal.locator("button.close", has_text="OK").click()
-    modal.wait_for(state="hidden", timeout=30_000)
-    return text
-
-
 def test_formgrader_buttons_keep_the_verified_scores(graded_course, tmp_path):
     """Autograde, Generate Feedback and Release, clicked in formgrader, go through the verified doors."""
     from autograder.release import release_differences
@@ -315,7 +305,7 @@ def test_formgrader_buttons_keep_the_verified_scores(graded_course, tmp_path):
         page.locator("tbody#main-table td.autograde a").first.wait_for(timeout=60_000)
         for i in range(page.locator("tbody#main-table td.autograde a").count()):
             page.locator("tbody#main-table td.autograde a").nth(i).click()
-            assert "Successfully autograded" in _close_modal(page, "autograd")
+            assert "Successfully autograded" in close_modal(page, "autograd")
         page.reload()
         page.locator("tbody#main-table td.autograde a").first.wait_for(timeout=60_000)
         page.wait_for_timeout(500)
@@ -329,9 +319,9 @@ def test_formgrader_buttons_keep_the_verified_scores(graded_course, tmp_path):
         page.goto(f"{lab.base_url}formgrader/manage_assignments", wait_until="domcontentloaded")
         row = page.locator("tbody#main-table tr", has=page.locator("td", has_text=GRADED_ID)).first
         row.locator("td.generate-feedback a").click(timeout=60_000)
-        assert "Successfully generated feedback" in _close_modal(page, "feedback")
+        assert "Successfully generated feedback" in close_modal(page, "feedback")
         row.locator("td.release a").click(timeout=60_000)
-        assert "Successfully released" in _close_modal(page, "release")
+        assert "Successfully released" in close_modal(page, "release")
         page.screenshot(path=str(SCREENSHOTS / "formgrader_released.png"))
 
     pages = sorted((work / "feedback").rglob("*.html"))
