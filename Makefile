@@ -25,10 +25,15 @@ ID ?= ps1_backprop
 PORT ?= 8888
 IP ?= 127.0.0.1
 NO_BROWSER := $(if $(DISPLAY)$(filter Darwin,$(shell uname -s)),,--no-browser)
+# make hub: the class's JupyterHub (deploy/jupyterhub; README "For instructors").
+HUB_IP ?= 127.0.0.1
+HUB_PORT ?= 8000
+HUB_PREFIX ?= /opt/nlp-course
+ROSTER ?= deploy/jupyterhub/roster.toml
 SUBMISSIONS ?= submissions
 OUT ?= grades/$(ID).csv
 
-.PHONY: lab test setup data sandbox browser postgres release translations grade feedback bench clean help
+.PHONY: hub hub-deps lab test setup data sandbox browser postgres release translations grade feedback bench clean help site site-test site-setup
 
 help:
 	@echo "make lab      set up and open the course in JupyterLab"
@@ -38,6 +43,9 @@ help:
 	@echo "make grade    ID=ps1_backprop SUBMISSIONS=dir OUT=grades.csv  autograde a batch"
 	@echo "make feedback ID=ps1_backprop   HTML feedback without hidden tests"
 	@echo "make bench    time every notebook and the grader against plain nbgrader"
+	@echo "make hub      (as root) the class's JupyterHub on http://$(HUB_IP):$(HUB_PORT): accounts from ROSTER=$(ROSTER)"
+	@echo "make site     execute every lecture (English and Chinese) and build the website in _site/"
+	@echo "make site-test  build the site and check it in headless Chromium (tests/test_site.py)"
 
 setup: $(STAMPS)/python data sandbox
 
@@ -101,7 +109,7 @@ lab: setup
 	$(BIN)/jupyter lab --config=jupyter_server_config.py --ip=$(IP) --port=$(PORT) --ServerApp.root_dir=. \
 	  --LabApp.default_url=/lab/tree/notebooks $(NO_BROWSER) $(ROOT_FLAG)
 
-test: setup browser postgres
+test: setup browser postgres site-setup hub-deps
 	$(BIN)/python -m pytest -q
 
 release: setup
@@ -122,5 +130,40 @@ feedback: setup
 bench: setup
 	$(BIN)/python benchmarks/run.py
 
+# The class's JupyterHub: the Hub in this environment, its proxy from npm (package-lock.json), and the
+# environment every account's server runs in ($(HUB_PREFIX)/env, from Debian's python3: the course
+# installed once for all users). Needs root (and Node.js); elsewhere it says so and the Hub test is skipped.
+hub-deps: $(STAMPS)/hub
+$(STAMPS)/hub: $(STAMPS)/python deploy/jupyterhub/package-lock.json
+	@if [ "$$(id -u)" != 0 ]; then echo "Hub: not root, so no Unix accounts can be made here: skipping (the Hub test is skipped)"; \
+	elif ! command -v npm >/dev/null; then echo "Hub: npm (Node.js) is missing: skipping (the Hub test is skipped)"; \
+	else echo "Hub: JupyterHub, configurable-http-proxy (npm) and the shared environment $(HUB_PREFIX)/env (first time ~2 minutes)"; \
+	  $(BIN)/python -m pip install -q -e ".[test,hub]" $(QUIET_PIP); \
+	  (cd deploy/jupyterhub && npm ci --no-audit --no-fund --loglevel=error); \
+	  $(BIN)/python deploy/jupyterhub/setup.py --env-only --prefix $(HUB_PREFIX); fi
+	@mkdir -p $(STAMPS) && touch $@
+
+hub: setup hub-deps
+	$(BIN)/python deploy/jupyterhub/setup.py --roster $(ROSTER) --prefix $(HUB_PREFIX)
+	@echo "The class's Hub: http://$(HUB_IP):$(HUB_PORT)/ (log in with the accounts above; Ctrl-C stops it;"
+	@echo "  another port: make hub HUB_PORT=9000; from another machine: ssh -L $(HUB_PORT):localhost:$(HUB_PORT) this-host)"
+	NLP_HUB_PREFIX=$(HUB_PREFIX) NLP_HUB_ROSTER=$(abspath $(ROSTER)) NLP_HUB_IP=$(HUB_IP) NLP_HUB_PORT=$(HUB_PORT) \
+	  $(BIN)/jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
+
+# The course as a website: Sphinx + myst-nb + sphinx-book-theme (pyproject.toml's `site` extra), built offline.
+site-setup: $(STAMPS)/site
+$(STAMPS)/site: pyproject.toml $(STAMPS)/python
+	@echo "Installing the site's book tool (pyproject.toml's site extra: Sphinx, myst-nb, sphinx-book-theme, jieba)"
+	$(BIN)/python -m pip install -q -e ".[test,site]" $(QUIET_PIP)
+	@mkdir -p $(STAMPS) && touch $@
+
+site: setup site-setup
+	$(BIN)/python site/build.py --out _site
+	@echo "The site is in _site/ (English: _site/en/index.html, 中文: _site/zh/index.html). To read it:"
+	@echo "  $(BIN)/python -m http.server -d _site 8000   then open http://127.0.0.1:8000/"
+
+site-test: setup browser site-setup
+	$(BIN)/python -m pytest -q tests/test_site.py
+
 clean:
-	rm -rf .grading artifacts .pytest_cache
+	rm -rf .grading artifacts .pytest_cache _site

@@ -12,17 +12,24 @@ MathJax where it loads.
 from __future__ import annotations
 
 import html
+import re
 
 from jinja2 import pass_context
 from latex2mathml.converter import convert
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
 
+# latex2mathml writes the text of \text{...} and \texttt{...} as it is: ``\texttt{<s>}`` became an HTML <s> element
+# (struck-through text to the end of the page). Any "<" that does not open one of its MathML tags is text.
+_NOT_A_TAG = re.compile(r"<(?!/?(?:math|m[a-z]+|semantics|annotation(?:-xml)?|none)[\s>/])")
+
+
 def to_mathml(latex: str, display: str) -> str | None:
     try:
-        return convert(html.unescape(latex).strip(), display=display)
+        mathml = convert(html.unescape(latex).strip(), display=display)
     except Exception:  # latex2mathml raises its own exceptions for unsupported commands
         return None
+    return _NOT_A_TAG.sub("&lt;", mathml)
 
 
 class MathMLRenderer(IPythonRenderer):

@@ -35,23 +35,29 @@ def uses_wordnet(nb) -> bool:
     return "wordnet" in apt_needs(nb)
 
 
+def colab_packages() -> list[str]:
+    """What Colab's cell installs besides the course: pyproject.toml's ``colab`` extra (ranges, not pins)."""
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["colab"]
+
+
 def colab_cell(nb) -> str:
     """The set-up cell every notebook starts with, built from pyproject.toml and APT_DATA.
 
-    On Colab it installs the course package itself, so the packages and versions
-    are pyproject.toml's pins (which environment.yml mirrors, see below); the
-    notebooks that read WordNet or the Bibles also install their Debian packages (apt.txt's).
+    On Colab it installs the course package without its dependencies (pyproject.toml's pins would replace
+    Colab's own torch, numpy and Jupyter), then the ``colab`` extra's packages, the few Colab lacks;
+    the notebooks that read WordNet or the Bibles also install their Debian packages (apt.txt's).
     """
-    pip = f'    !pip -q install "{project_name()} @ git+{REPO_URL}"'
+    quoted = " ".join(f'"{p}"' for p in colab_packages())
+    pip = f'    !pip -q install --no-deps "{project_name()} @ git+{REPO_URL}"\n    !pip -q install {quoted}'
     needs = apt_needs(nb)
     if not needs:
-        return ("# Set-up: on Google Colab this installs the course package and its offline data; "
-                "elsewhere it does nothing.\n"
+        return ("# Set-up: on Google Colab this installs the course package and the packages Colab lacks "
+                "(Colab keeps its own torch, numpy and Jupyter); elsewhere it does nothing.\n"
                 f'import sys\nif "google.colab" in sys.modules:\n{pip}')
     what = " and ".join(APT_DATA[key][0] for key in needs)
     packages = " ".join(p for key in needs for p in APT_DATA[key][1])
-    return (f"# Set-up: on Google Colab this installs the course package and {what} (Debian's packages, "
-            "as on Binder); elsewhere it does nothing.\n"
+    return ("# Set-up: on Google Colab this installs the course package, the packages Colab lacks (Colab keeps "
+            f"its own torch, numpy and Jupyter) and {what} (Debian's packages, as on Binder); elsewhere it does nothing.\n"
             f'import sys\nif "google.colab" in sys.modules:\n{pip}\n'
             f"    !apt-get -qq update && apt-get -qq install -y {packages} > /dev/null")
 
@@ -124,7 +130,7 @@ INSTALL = re.compile(r"^\s*[!%]\s*(?:pip|python -m pip|conda|mamba|apt-get|apt)\
 
 
 def test_colab_cells_install_what_binder_and_make_install():
-    """Every notebook's install lines: the project (pyproject's pins) and apt.txt, nothing else."""
+    """Every notebook's install lines: the project (without its pins), the colab extra and apt.txt, nothing else."""
     import nbformat
 
     project = project_name()
@@ -137,7 +143,8 @@ def test_colab_cells_install_what_binder_and_make_install():
         installs = [line.strip() for c in nb.cells if c.cell_type == "code" for line in INSTALL.findall(c.source)]
         pip = [line for line in installs if "pip" in line]
         apt = [line for line in installs if "apt" in line]
-        assert pip == [f'!pip -q install "{project} @ git+{REPO_URL}"'], (path.name, installs)
+        assert pip == [f'!pip -q install --no-deps "{project} @ git+{REPO_URL}"',
+                       "!pip -q install " + " ".join(f'"{p}"' for p in colab_packages())], (path.name, installs)
         if apt_needs(nb):
             data_notebooks.append(path.stem)
             (line,) = apt

@@ -13,6 +13,7 @@
 """
 
 import json
+import os
 import re
 import time
 
@@ -47,11 +48,13 @@ def runnable(paths):
 
 
 def execute(path, allow_errors=False, timeout=300):
+    """Run a notebook in a fresh kernel, as a student's: without the tests' MPLBACKEND=Agg (conftest.py), so its
+    figures are drawn inline and the run can be published as it is (tests/test_site.py reuses EXECUTED)."""
     nb = nbformat.read(str(path), as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
-    client.execute()
+    client.execute(env={k: v for k, v in os.environ.items() if k != "MPLBACKEND"})
     elapsed = time.perf_counter() - start
     TIMES_FILE.parent.mkdir(exist_ok=True)
     times = json.loads(TIMES_FILE.read_text()) if TIMES_FILE.exists() else {}
