@@ -532,15 +532,14 @@ def nudge_first_slider(page, presses: int = 2, timeout_s: float = 15) -> dict:
 
 
 @contextlib.contextmanager
-def chromium_page(console_errors: list[str] | None = None):
-    """A page in headless Debian Chromium; console errors are appended to ``console_errors``."""
+def chromium():
+    """Headless Debian Chromium (a Playwright browser), for tests that need several contexts (users) at once."""
     from playwright.sync_api import sync_playwright
 
     # Chromium puts its SingletonSocket (a unix socket, path <= 107 bytes) under
     # TMPDIR: pytest's tmp_path is often too long for that (FATAL "Socket path
     # too long"), so the browser gets a short private directory of its own.
     browser_tmp = tempfile.mkdtemp(prefix="chr-", dir="/tmp")
-    errors = console_errors if console_errors is not None else []
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(
@@ -548,14 +547,22 @@ def chromium_page(console_errors: list[str] | None = None):
                 env={**os.environ, "TMPDIR": browser_tmp},
             )
             try:
-                page = browser.new_page(viewport=VIEWPORT)
-                page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-                page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-                yield page
+                yield browser
             finally:
                 browser.close()
     finally:
         shutil.rmtree(browser_tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def chromium_page(console_errors: list[str] | None = None):
+    """A page in headless Debian Chromium; console errors are appended to ``console_errors``."""
+    errors = console_errors if console_errors is not None else []
+    with chromium() as browser:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+        yield page
 
 
 def run_notebook_in_browser(lab: Lab, notebook_rel_path: str, screenshot_path,

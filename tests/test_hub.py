@@ -41,7 +41,7 @@ pytest.importorskip("playwright.sync_api", reason="playwright (python) is not in
 
 import attacks  # noqa: E402
 from conftest import REPO  # noqa: E402
-from jupyterlab_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, chromium_available, close_modal  # noqa: E402
+from jupyterlab_browser import VIEWPORT, chromium, chromium_available, close_modal  # noqa: E402
 from submissions import (  # noqa: E402
     hidden_test_lines, leaked, plausibly_wrong, release_nb, solution_ids, solved, spec_of, append_code)
 
@@ -188,23 +188,6 @@ def hub():
         shutil.rmtree(prefix, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    tmp = tempfile.mkdtemp(prefix="chr-", dir="/tmp")
-    try:
-        with sync_playwright() as p:
-            b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
-                                  env={**os.environ, "TMPDIR": tmp})
-            try:
-                yield b
-            finally:
-                b.close()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def login(b, hub: Hub, user: str):
     """A page of ``user``'s own browser context, logged in through the Hub's login page, on their JupyterLab."""
     page = b.new_context(viewport=VIEWPORT).new_page()
@@ -279,7 +262,7 @@ def test_a_class_on_the_hub(hub):
     answers = {ADA: solved(A), BOB: plausibly_wrong(A),
                CY: append_code(release_nb(A), attacks.call_reference(solution_ids(A), blocked))}
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with browser() as b:
+    with chromium() as b:
         # The instructor releases ps1 with formgrader's Release button, in both courses.
         prof = login(b, hub, PROF)
         for course_id in (CLASS, SEMINAR):
